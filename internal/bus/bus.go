@@ -1,0 +1,105 @@
+// Package bus defines every NATS subject and message that Gust's roles
+// exchange. Messages are versioned JSON: a reader ignores fields it does not
+// know, and V changes only when a field changes meaning.
+//
+// Subjects, under a configurable prefix (default "gust."):
+//
+//	<p>invoke.<invoker>   core request-reply: a blocking ActivationMessage to
+//	                      one invoker; the reply is a Result.
+//	<p>async              JetStream stream GUST_ASYNC (work queue): accepted
+//	                      non-blocking ActivationMessages, persisted before the
+//	                      gateway answers 202; every invoker pulls from one
+//	                      durable consumer and acks after the record is stored.
+//	<p>heartbeat          core publish: a Heartbeat from each invoker every
+//	                      HeartbeatInterval.
+//	<p>done.<controller>  core publish: a Result for a blocking activation whose
+//	                      requester stopped waiting (also used by sequences).
+package bus
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/gust-faas/gust/whisk"
+)
+
+// Version of the message formats below.
+const Version = 1
+
+// DefaultPrefix starts every subject.
+const DefaultPrefix = "gust."
+
+// AsyncStream is the JetStream stream of accepted non-blocking activations,
+// and AsyncConsumer the durable consumer all invokers share.
+const (
+	AsyncStream   = "GUST_ASYNC"
+	AsyncConsumer = "invokers"
+)
+
+// HeartbeatInterval is how often invokers beat; an invoker silent for
+// DeadAfter gets no new work.
+const (
+	HeartbeatInterval = time.Second
+	DeadAfter         = 3 * time.Second
+)
+
+// Subjects builds subject names under one prefix.
+type Subjects struct{ Prefix string }
+
+func (s Subjects) Invoke(invoker string) string { return s.Prefix + "invoke." + invoker }
+func (s Subjects) Async() string                { return s.Prefix + "async" }
+func (s Subjects) Heartbeat() string            { return s.Prefix + "heartbeat" }
+func (s Subjects) Done(controller string) string {
+	return s.Prefix + "done." + controller
+}
+
+// ActivationMessage asks an invoker to run one activation.
+type ActivationMessage struct {
+	V            int    `json:"v"`
+	ActivationID string `json:"activationId"`
+	TransID      string `json:"transId,omitempty"`
+	// Namespace and Subject invoke; Action is what runs (its Exec carries
+	// the code digest, not the code).
+	Namespace string        `json:"namespace"`
+	Subject   string        `json:"subject"`
+	Action    *whisk.Action `json:"action"`
+	// Args are the merged non-init parameters and request arguments.
+	Args json.RawMessage `json:"args"`
+	// InitEnv holds init parameters, given to /init as environment.
+	InitEnv  map[string]string `json:"initEnv,omitempty"`
+	Blocking bool              `json:"blocking"`
+	Cause    string            `json:"cause,omitempty"`
+	// Extra annotations for the record (causedBy, topmost, binding...).
+	Annotations whisk.KeyValues `json:"annotations,omitempty"`
+	// Received is when the controller accepted it, epoch ms (for waitTime).
+	Received int64 `json:"received"`
+	// APIKey is passed as __OW_API_KEY when the action asks for it.
+	APIKey string `json:"apiKey,omitempty"`
+}
+
+// Result answers an ActivationMessage with the finished record.
+type Result struct {
+	V          int               `json:"v"`
+	Activation *whisk.Activation `json:"activation"`
+	// Error is set when the invoker could not run the activation at all;
+	// Activation then carries a whisk internal error.
+	Error string `json:"error,omitempty"`
+}
+
+// Heartbeat is an invoker's periodic announcement of its health and room.
+type Heartbeat struct {
+	V  int    `json:"v"`
+	ID string `json:"id"`
+	// MemoryMB is the user-memory budget; FreeMB what is not in use by
+	// busy sandboxes (idle warm ones count as free: they can be evicted).
+	MemoryMB int `json:"memoryMB"`
+	FreeMB   int `json:"freeMB"`
+	// Warm lists "<namespace>/<action path>@<rev>" for actions with an idle
+	// warm or paused sandbox, so placement can prefer warm invokers.
+	Warm []string `json:"warm,omitempty"`
+	// Sent is the sender's clock, epoch ms.
+	Sent int64 `json:"sent"`
+}
+
+// WarmKey is the Heartbeat.Warm entry for an action revision.
+func WarmKey(a *whisk.Action) string { return a.Namespace + "/" + a.Name + "@" + a.Rev }

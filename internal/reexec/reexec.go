@@ -1,0 +1,60 @@
+// Package reexec runs parts of Gust in a fresh copy of the current binary:
+// the runtime proxy inside a sandbox, the sandbox's init. Because the copy is
+// /proc/self/exe, it works the same for the gust binary and for test
+// binaries, whose TestMain calls Init first.
+package reexec
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+)
+
+// envKey selects the registered entry point in the child.
+const envKey = "GUST_REEXEC"
+
+var entries = map[string]func(){}
+
+// Register names an entry point. Call it from an init function.
+func Register(name string, main func()) {
+	if _, dup := entries[name]; dup {
+		panic(fmt.Sprintf("reexec: %q registered twice", name))
+	}
+	entries[name] = main
+}
+
+// Init runs the registered entry point this process was started for and
+// exits; it returns false when the process is not a re-exec. Call it first
+// in main and in TestMain.
+func Init() bool {
+	name := os.Getenv(envKey)
+	if name == "" {
+		return false
+	}
+	main, ok := entries[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "reexec: no entry point %q\n", name)
+		os.Exit(2)
+	}
+	os.Unsetenv(envKey)
+	main()
+	os.Exit(0)
+	return true
+}
+
+// Self is the path of the running binary, as a re-exec should start it.
+func Self() string { return "/proc/self/exe" }
+
+// Command returns a command that starts entry point name of this binary with
+// args. The caller sets the rest (env, files, SysProcAttr) before Start; the
+// entry point is selected through the environment, so a caller that replaces
+// cmd.Env must keep Env(name) in it.
+func Command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(Self(), args...)
+	cmd.Args[0] = "gust-" + name
+	cmd.Env = append(os.Environ(), Env(name))
+	return cmd
+}
+
+// Env is the environment entry that selects entry point name.
+func Env(name string) string { return envKey + "=" + name }
