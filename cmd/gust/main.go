@@ -1,0 +1,24 @@
+// Command gust is the whole platform in one binary: the roles (up, gateway,
+// controller, invoker), the admin and bench tools, and a wsk-compatible CLI.
+package main
+
+import (
+	"os"
+
+	"github.com/gust-faas/gust/internal/cli"
+	"github.com/gust-faas/gust/internal/reexec"
+	"github.com/gust-faas/gust/internal/roles"
+	_ "github.com/gust-faas/gust/runtimes" // registers the runtime proxy entry point
+)
+
+func main() {
+	if reexec.Init() {
+		return
+	}
+	if len(os.Args) > 1 {
+		if run, ok := roles.Commands[os.Args[1]]; ok {
+			os.Exit(run(os.Args[2:]))
+		}
+	}
+	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,110 @@
+package roles
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// flagHelp means -h was given and usage printed: exit 0.
+var flagHelp = errors.New("help requested")
+
+// Config is every setting of a Gust process. Load fills it from flags, then
+// the environment, then defaults; each field's variable is listed in the
+// README's configuration table.
+type Config struct {
+	Listen     string        // GUST_LISTEN: the API's HOST:PORT
+	DataDir    string        // GUST_DATA_DIR: embedded store, JetStream, sockets
+	RedisURL   string        // GUST_REDIS: use Redis instead of the embedded store
+	NATSURL    string        // GUST_NATS: use this NATS instead of the embedded one
+	NATSListen string        // GUST_NATS_LISTEN: where the embedded NATS listens
+	Prefix     string        // GUST_PREFIX: NATS subject prefix
+	Sandbox    string        // GUST_SANDBOX: auto, linux or process
+	MemoryMB   int           // GUST_INVOKER_MEMORY: invoker user-memory budget
+	InvokerID  string        // GUST_INVOKER_ID
+	Retention  time.Duration // GUST_RETENTION: how long activation records live
+	NoGuest    bool          // GUST_NO_GUEST: do not create the guest namespace
+	LogLevel   string        // GUST_LOG_LEVEL: debug, info, warn, error
+	APIHost    string        // GUST_API_HOST: __OW_API_HOST given to actions
+	MaxProcs   int           // GUST_MAXPROCS: GOMAXPROCS override (0 = Go's default)
+}
+
+// env reads GUST_<name>, or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv("GUST_" + name); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(env(name, "")); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDur(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(env(name, "")); err == nil {
+		return v
+	}
+	return def
+}
+
+func defaultDataDir() string {
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".gust")
+	}
+	return filepath.Join(os.TempDir(), "gust")
+}
+
+// Load parses args for the named role into a Config. It is pure but for
+// reading the environment and the home directory.
+func Load(role string, args []string) (Config, error) {
+	c := Config{}
+	fs := flag.NewFlagSet("gust "+role, flag.ContinueOnError)
+	fs.StringVar(&c.Listen, "listen", env("LISTEN", "127.0.0.1:3233"), "API address HOST:PORT")
+	fs.StringVar(&c.DataDir, "data-dir", env("DATA_DIR", defaultDataDir()), "directory for the embedded store, JetStream and sockets")
+	fs.StringVar(&c.RedisURL, "redis", env("REDIS", ""), "Redis URL (redis://host:port/db); empty = embedded store")
+	fs.StringVar(&c.NATSURL, "nats", env("NATS", ""), "NATS URL; empty = embedded NATS server")
+	fs.StringVar(&c.NATSListen, "nats-listen", env("NATS_LISTEN", "127.0.0.1:4222"), "where the embedded NATS server listens for other gust processes")
+	fs.StringVar(&c.Prefix, "prefix", env("PREFIX", "gust."), "NATS subject prefix")
+	fs.StringVar(&c.Sandbox, "sandbox", env("SANDBOX", "auto"), "sandbox driver: auto, linux or process")
+	fs.IntVar(&c.MemoryMB, "memory", envInt("INVOKER_MEMORY", 2048), "invoker user-memory budget in MB")
+	fs.StringVar(&c.InvokerID, "invoker-id", env("INVOKER_ID", hostname()), "invoker id, unique per invoker")
+	fs.DurationVar(&c.Retention, "retention", envDur("RETENTION", 7*24*time.Hour), "how long activation records are kept")
+	fs.BoolVar(&c.NoGuest, "no-guest", env("NO_GUEST", "") != "", "do not create the guest namespace")
+	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
+	fs.StringVar(&c.APIHost, "api-host", env("API_HOST", ""), "API host given to actions as __OW_API_HOST (default: http://<listen>)")
+	fs.IntVar(&c.MaxProcs, "maxprocs", envInt("MAXPROCS", 0), "GOMAXPROCS (0 = number of CPUs)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, flagHelp
+		}
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("gust %s: unexpected argument %q", role, fs.Arg(0))
+	}
+	switch c.Sandbox {
+	case "auto", "linux", "process":
+	default:
+		return c, fmt.Errorf("gust %s: --sandbox must be auto, linux or process, not %q", role, c.Sandbox)
+	}
+	if c.APIHost == "" {
+		c.APIHost = "http://" + c.Listen
+	}
+	return c, nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "invoker0"
+	}
+	return h
+}

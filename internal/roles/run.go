@@ -1,0 +1,90 @@
+// Package roles builds Gust's roles from configuration and runs them:
+// `gust up` (everything in one process), `gust gateway`, `gust controller`,
+// `gust invoker`, and `gust admin`.
+package roles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+)
+
+// Commands maps the role subcommands to their entry points; each returns
+// the process exit code.
+var Commands = map[string]func(args []string) int{
+	"up":         serve("up", Up),
+	"gateway":    serve("gateway", Gateway),
+	"controller": serve("controller", Controller),
+	"invoker":    serve("invoker", Invoker),
+	"admin":      Admin,
+}
+
+// serve wraps a role: load its config, run it until SIGINT or SIGTERM.
+func serve(role string, run func(ctx context.Context, cfg Config, log *slog.Logger) error) func([]string) int {
+	return func(args []string) int {
+		cfg, err := Load(role, args)
+		if errors.Is(err, flagHelp) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		if cfg.MaxProcs > 0 {
+			runtime.GOMAXPROCS(cfg.MaxProcs)
+		}
+		log := newLogger(cfg.LogLevel)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := run(ctx, cfg, log); err != nil {
+			log.Error("gust "+role+" failed", "err", err)
+			return 1
+		}
+		return 0
+	}
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// group runs functions until the first fails or ctx ends, then cancels the
+// rest and waits for all of them. It returns the first error.
+type group struct {
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+	once   sync.Once
+	err    error
+}
+
+func newGroup(ctx context.Context) (*group, context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	return &group{cancel: cancel}, ctx
+}
+
+func (g *group) Go(name string, f func() error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+			g.once.Do(func() { g.err = fmt.Errorf("%s: %w", name, err) })
+		}
+		g.cancel()
+	}()
+}
+
+func (g *group) Wait() error {
+	g.wg.Wait()
+	g.cancel()
+	return g.err
+}

@@ -1,0 +1,32 @@
+package roles
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/gust-faas/gust/sandbox"
+	"github.com/gust-faas/gust/sandbox/linux"
+	"github.com/gust-faas/gust/sandbox/process"
+)
+
+// sandboxDriver picks the driver: linux where this host supports it (root,
+// user namespaces, cgroups), else process with a warning; --sandbox forces.
+func sandboxDriver(cfg Config, log *slog.Logger) (sandbox.Driver, error) {
+	runDir := filepath.Join(cfg.DataDir, "sandboxes")
+	useLinux := cfg.Sandbox == "linux"
+	if cfg.Sandbox == "auto" {
+		if err := linux.Available(); err != nil {
+			log.Warn("running actions WITHOUT isolation (process sandboxes): use only for development", "reason", err)
+		} else {
+			useLinux = true
+		}
+	}
+	if useLinux {
+		if err := linux.Available(); err != nil {
+			return nil, fmt.Errorf("--sandbox linux: %w", err)
+		}
+		return linux.New(linux.Config{RunDir: runDir, Logger: log})
+	}
+	return process.New(process.Config{RunDir: runDir, Logger: log}), nil
+}

@@ -1,0 +1,207 @@
+package roles
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/gust-faas/gust/controller"
+	"github.com/gust-faas/gust/gateway"
+	"github.com/gust-faas/gust/internal/admin"
+	"github.com/gust-faas/gust/internal/embednats"
+	"github.com/gust-faas/gust/invoker"
+	"github.com/gust-faas/gust/store"
+	"github.com/gust-faas/gust/store/embedded"
+	redisstore "github.com/gust-faas/gust/store/redis"
+)
+
+// Up runs every role in one process on the embedded NATS server and the
+// embedded store (or the external ones the config names).
+func Up(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return err
+	}
+	nc, srv, err := connectNATS(cfg, "gust-up")
+	if err != nil {
+		return err
+	}
+	defer shutdownNATS(nc, srv)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if !cfg.NoGuest {
+		if err := admin.EnsureGuest(ctx, st); err != nil {
+			return fmt.Errorf("guest namespace: %w", err)
+		}
+	}
+	g, ctx := newGroup(ctx)
+	ctl, err := startController(ctx, g, cfg, nc, log)
+	if err != nil {
+		return err
+	}
+	if err := startInvoker(ctx, g, cfg, nc, st, log); err != nil {
+		return err
+	}
+	gw, err := startGateway(ctx, g, cfg, st, ctl, log)
+	if err != nil {
+		return err
+	}
+	g.Go("admin", func() error { return admin.Serve(ctx, filepath.Join(cfg.DataDir, admin.SocketName), st) })
+	select {
+	case <-gw.Ready():
+		banner(cfg, srv)
+	case <-ctx.Done():
+	}
+	return g.Wait()
+}
+
+// Gateway runs the API with an embedded controller library.
+func Gateway(ctx context.Context, cfg Config, log *slog.Logger) error {
+	nc, srv, err := connectNATS(cfg, "gust-gateway")
+	if err != nil {
+		return err
+	}
+	defer shutdownNATS(nc, srv)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	g, ctx := newGroup(ctx)
+	ctl, err := startController(ctx, g, cfg, nc, log)
+	if err != nil {
+		return err
+	}
+	if _, err := startGateway(ctx, g, cfg, st, ctl, log); err != nil {
+		return err
+	}
+	return g.Wait()
+}
+
+// Controller runs the controller's own duties (registry, schedulers).
+func Controller(ctx context.Context, cfg Config, log *slog.Logger) error {
+	nc, srv, err := connectNATS(cfg, "gust-controller")
+	if err != nil {
+		return err
+	}
+	defer shutdownNATS(nc, srv)
+	g, ctx := newGroup(ctx)
+	if _, err := startController(ctx, g, cfg, nc, log); err != nil {
+		return err
+	}
+	return g.Wait()
+}
+
+// Invoker runs one invoker: the sandbox pool of this machine.
+func Invoker(ctx context.Context, cfg Config, log *slog.Logger) error {
+	nc, srv, err := connectNATS(cfg, "gust-invoker")
+	if err != nil {
+		return err
+	}
+	defer shutdownNATS(nc, srv)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	g, ctx := newGroup(ctx)
+	if err := startInvoker(ctx, g, cfg, nc, st, log); err != nil {
+		return err
+	}
+	return g.Wait()
+}
+
+// connectNATS dials cfg.NATSURL, or starts the embedded server and connects
+// in-process; srv is nil for an external server.
+func connectNATS(cfg Config, name string) (*nats.Conn, *server.Server, error) {
+	if cfg.NATSURL != "" {
+		nc, err := embednats.Dial(cfg.NATSURL, name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("nats %s: %w", cfg.NATSURL, err)
+		}
+		return nc, nil, nil
+	}
+	srv, err := embednats.Start(embednats.Config{Listen: cfg.NATSListen, StoreDir: filepath.Join(cfg.DataDir, "nats")})
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := embednats.Connect(srv, name)
+	if err != nil {
+		srv.Shutdown()
+		return nil, nil, err
+	}
+	return nc, srv, nil
+}
+
+func shutdownNATS(nc *nats.Conn, srv *server.Server) {
+	nc.Drain()
+	if srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
+}
+
+func openStore(ctx context.Context, cfg Config) (store.Store, error) {
+	if cfg.RedisURL != "" {
+		return redisstore.New(ctx, cfg.RedisURL, redisstore.Options{Retention: cfg.Retention})
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, err
+	}
+	return embedded.Open(filepath.Join(cfg.DataDir, "gust.db"), embedded.Options{Retention: cfg.Retention})
+}
+
+func startController(ctx context.Context, g *group, cfg Config, nc *nats.Conn, log *slog.Logger) (*controller.Controller, error) {
+	ctl, err := controller.New(controller.Config{ID: cfg.InvokerID, Prefix: cfg.Prefix}, controller.Deps{NATS: nc, Logger: log.With("role", "controller")})
+	if err != nil {
+		return nil, err
+	}
+	g.Go("controller", func() error { return ctl.Run(ctx) })
+	return ctl, nil
+}
+
+func startInvoker(ctx context.Context, g *group, cfg Config, nc *nats.Conn, st store.Store, log *slog.Logger) error {
+	drv, err := sandboxDriver(cfg, log)
+	if err != nil {
+		return err
+	}
+	inv, err := invoker.New(invoker.Config{
+		ID: cfg.InvokerID, Prefix: cfg.Prefix, MemoryMB: cfg.MemoryMB, APIHost: cfg.APIHost,
+	}, invoker.Deps{
+		NATS: nc, Store: st, Driver: drv, Logger: log.With("role", "invoker"),
+		GoCache: filepath.Join(cfg.DataDir, "gocache"),
+	})
+	if err != nil {
+		return err
+	}
+	g.Go("invoker", func() error { return inv.Run(ctx) })
+	return nil
+}
+
+func startGateway(ctx context.Context, g *group, cfg Config, st store.Store, ctl *controller.Controller, log *slog.Logger) (*gateway.Gateway, error) {
+	gw, err := gateway.New(gateway.Config{Listen: cfg.Listen}, gateway.Deps{Store: st, Controller: ctl, Logger: log.With("role", "gateway")})
+	if err != nil {
+		return nil, err
+	}
+	g.Go("gateway", func() error { return gw.Run(ctx) })
+	return gw, nil
+}
+
+func banner(cfg Config, srv *server.Server) {
+	fmt.Printf("Gust is up.\n  API host:  http://%s\n", cfg.Listen)
+	if srv != nil {
+		fmt.Printf("  NATS:      %s (embedded)\n", srv.ClientURL())
+	}
+	if !cfg.NoGuest {
+		fmt.Printf("  namespace: %s\n  auth:      %s\n", admin.GuestNamespace, admin.GuestAuth)
+		fmt.Printf("Use it:   gust action create hello hello.js && gust action invoke hello -r\n")
+		fmt.Printf("With wsk: wsk property set --apihost http://%s --auth %s\n", cfg.Listen, admin.GuestAuth)
+	}
+}
