@@ -60,7 +60,8 @@ type Codes interface {
 // ActivationFilter selects activation records of one namespace.
 // Name matches the record's "path" annotation without its namespace
 // ("action" or "pkg/action"); Since and Upto bound Start (epoch ms,
-// inclusive, 0 = unbounded). Records come newest first.
+// inclusive, 0 = unbounded). Records come newest first (equal starts: greater
+// id first); Skip and Limit page them (Limit 0 = all).
 type ActivationFilter struct {
 	Name        string
 	Since, Upto int64
@@ -70,7 +71,8 @@ type ActivationFilter struct {
 // Activations stores activation records, keyed by (namespace, id). Put is
 // idempotent: writing a record whose id exists keeps the first one and
 // returns nil, so at-least-once delivery never doubles a record. Records
-// expire after the store's retention.
+// expire the store's retention after their Start. Count counts what List
+// would return with Limit 0: Skip applies (as OpenWhisk's count=true does).
 type Activations interface {
 	PutActivation(ctx context.Context, a *whisk.Activation) error
 	GetActivation(ctx context.Context, namespace, id string) (*whisk.Activation, error)
@@ -92,7 +94,8 @@ type Identity struct {
 }
 
 // Identities maps credentials to namespaces. PutIdentity replaces the
-// namespace's identity (a new key revokes the old one).
+// namespace's identity (a new key revokes the old one; a UUID held by
+// another namespace fails with ErrExists). ListIdentities orders by namespace.
 type Identities interface {
 	PutIdentity(ctx context.Context, id Identity) error
 	IdentityByUUID(ctx context.Context, uuid string) (Identity, error)
@@ -102,7 +105,10 @@ type Identities interface {
 }
 
 // KV is key-value state for functions, isolated per namespace. A ttl of 0
-// keeps the value until deleted.
+// keeps the value until deleted. KVIncr treats a missing key as 0, keeps the
+// key's ttl, and fails with ErrInvalid on a value that is not a decimal
+// int64 or on overflow. KVKeys returns names in byte order, at most limit
+// (0 = all). Get and Delete of a missing or expired key fail with ErrNotFound.
 type KV interface {
 	KVGet(ctx context.Context, namespace, key string) ([]byte, error)
 	KVSet(ctx context.Context, namespace, key string, value []byte, ttl time.Duration) error

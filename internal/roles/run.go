@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+
+	"github.com/gust-faas/gust/bench"
 )
 
 // Commands maps the role subcommands to their entry points; each returns
@@ -23,6 +25,7 @@ var Commands = map[string]func(args []string) int{
 	"controller": serve("controller", Controller),
 	"invoker":    serve("invoker", Invoker),
 	"admin":      Admin,
+	"bench":      bench.Main,
 }
 
 // serve wraps a role: load its config, run it until SIGINT or SIGTERM.

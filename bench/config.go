@@ -1,0 +1,241 @@
+package bench
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gust-faas/gust/whisk"
+)
+
+// Scenario names, in the order they run.
+var allScenarios = []string{"warm", "throughput", "cold", "many", "burst", "mixed"}
+
+// defaultScenarios is every scenario but the long mixed one.
+var defaultScenarios = []string{"warm", "throughput", "cold", "many", "burst"}
+
+// Config is a parsed `gust bench` command line.
+type Config struct {
+	Scenarios     []string
+	Duration      time.Duration // measured phase of each load scenario
+	Warmup        time.Duration
+	Clients       []int // client counts of the throughput scenario
+	Actions       int   // distinct actions of the many scenario
+	ManyClients   int
+	BurstClients  int
+	Cold          int      // new actions per kind in the cold scenario
+	ColdKinds     []string // canonical kinds
+	Kind          string   // canonical kind of the load scenarios' actions
+	MixedDuration time.Duration
+	MixedClients  int
+	MemoryMB      int // memory limit of the benchmark's actions
+
+	APIHost  string // empty: start gust up
+	Auth     string
+	Insecure bool
+	Gust     string   // gust binary to start
+	Sandbox  string   // sandbox driver of the started gust up
+	UpArgs   []string // more arguments for gust up
+	UpMemory int      // invoker memory of the started gust up; 0 = enough for the plan
+
+	Floor         bool
+	FloorDuration time.Duration
+
+	JSON   string
+	Plots  string
+	Record string
+	Quiet  bool
+}
+
+// listFlag is a repeatable or comma-separated string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
+// argsFlag collects one argument per use, commas included.
+type argsFlag []string
+
+func (a *argsFlag) String() string     { return strings.Join(*a, " ") }
+func (a *argsFlag) Set(s string) error { *a = append(*a, s); return nil }
+
+// errHelp means -h was asked for and usage printed.
+var errHelp = errors.New("help requested")
+
+// ParseConfig parses `gust bench` arguments. Usage and errors go to out.
+func ParseConfig(args []string, out io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("gust bench", flag.ContinueOnError)
+	fs.SetOutput(out)
+	var scenarios, clients, coldKinds listFlag
+	var upArgs argsFlag
+	var kind string
+	fs.Var(&scenarios, "scenario", "scenarios to run, comma-separated: "+strings.Join(allScenarios, ",")+", all, or none (the floor only) (default: all but mixed)")
+	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "measured time of each load scenario")
+	fs.DurationVar(&c.Warmup, "warmup", time.Second, "load before each measurement, not recorded")
+	fs.Var(&clients, "clients", "client counts of the throughput scenario (default 8,32)")
+	fs.IntVar(&c.Actions, "actions", 100, "distinct actions of the many scenario")
+	fs.IntVar(&c.ManyClients, "many-clients", 8, "clients of the many scenario")
+	fs.IntVar(&c.BurstClients, "burst-clients", 64, "clients starting at once in the burst scenario")
+	fs.IntVar(&c.Cold, "cold", 10, "new actions per kind in the cold scenario")
+	fs.Var(&coldKinds, "cold-kinds", "runtime kinds of the cold scenario (default nodejs,python)")
+	fs.StringVar(&kind, "kind", "nodejs", "runtime kind of the actions of the load scenarios")
+	fs.DurationVar(&c.MixedDuration, "mixed-duration", time.Minute, "measured time of the mixed scenario")
+	fs.IntVar(&c.MixedClients, "mixed-clients", 16, "clients of the mixed scenario")
+	fs.IntVar(&c.MemoryMB, "action-memory", whisk.MinMemory, "memory limit (MB) of the benchmark's actions")
+	fs.StringVar(&c.APIHost, "apihost", "", "benchmark this API host instead of starting gust up (http://host:port; no scheme means https, as in wsk)")
+	fs.StringVar(&c.Auth, "auth", "", "uuid:key of the namespace to use (default: the guest key)")
+	fs.BoolVar(&c.Insecure, "insecure", false, "do not verify the API host's TLS certificate")
+	fs.StringVar(&c.Gust, "gust", "", "gust binary to start (default: this one)")
+	fs.StringVar(&c.Sandbox, "sandbox", "auto", "sandbox driver of the started gust up: auto, linux or process")
+	fs.Var(&upArgs, "up-arg", "extra argument for the started gust up (repeatable), e.g. --up-arg=--maxprocs=1")
+	fs.IntVar(&c.UpMemory, "up-memory", 0, "invoker memory (MB) of the started gust up (default: enough for every scenario's sandboxes)")
+	fs.BoolVar(&c.Floor, "floor", true, "measure the floor (raw HTTP, NATS, /run, runtime cold start)")
+	fs.DurationVar(&c.FloorDuration, "floor-duration", time.Second, "measured time of each floor part")
+	fs.StringVar(&c.JSON, "json", "", "write the results as JSON to this file")
+	fs.StringVar(&c.Plots, "plots", "", "write SVG plots into this directory")
+	fs.StringVar(&c.Record, "record", "", "update this RESULTS.md with the results (e.g. bench/RESULTS.md)")
+	fs.BoolVar(&c.Quiet, "quiet", false, "no progress display")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: gust bench [flags]\n\n"+
+			"Benchmarks Gust through its HTTP API. Without --apihost it starts `gust up` as a child\n"+
+			"process on free ports with a temporary data directory, and stops it at the end.\n\n"+
+			"Scenarios: warm (1 client), throughput (--clients), cold (new actions per kind),\n"+
+			"many (--actions distinct actions round-robin), burst (--burst-clients at once on a\n"+
+			"cold action), mixed (long mixed load; not run by default).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, errHelp
+		}
+		return c, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
+	}
+	c.UpArgs = upArgs
+
+	c.Scenarios = defaultScenarios
+	if len(scenarios) > 0 {
+		c.Scenarios = nil
+		for _, s := range scenarios {
+			if s == "all" {
+				c.Scenarios = append(c.Scenarios, allScenarios...)
+				continue
+			}
+			if s == "none" { // the floor only
+				continue
+			}
+			if !slices.Contains(allScenarios, s) {
+				return c, fmt.Errorf("%w: unknown scenario %q (want %s or all)", ErrUsage, s, strings.Join(allScenarios, ","))
+			}
+			c.Scenarios = append(c.Scenarios, s)
+		}
+		// Run in the canonical order, each once.
+		c.Scenarios = slices.DeleteFunc(slices.Clone(allScenarios), func(s string) bool { return !slices.Contains(c.Scenarios, s) })
+	}
+
+	c.Clients = []int{8, 32}
+	if len(clients) > 0 {
+		c.Clients = nil
+		for _, s := range clients {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				return c, fmt.Errorf("%w: --clients: %q is not a positive number", ErrUsage, s)
+			}
+			if !slices.Contains(c.Clients, n) {
+				c.Clients = append(c.Clients, n)
+			}
+		}
+	}
+	var err error
+	if c.Kind, err = whisk.CanonicalKind(kind); err != nil {
+		return c, fmt.Errorf("%w: --kind: %v", ErrUsage, err)
+	}
+	if len(coldKinds) == 0 {
+		coldKinds = listFlag{"nodejs", "python"}
+	}
+	for _, k := range coldKinds {
+		ck, err := whisk.CanonicalKind(k)
+		if err != nil {
+			return c, fmt.Errorf("%w: --cold-kinds: %v", ErrUsage, err)
+		}
+		if !slices.Contains(c.ColdKinds, ck) {
+			c.ColdKinds = append(c.ColdKinds, ck)
+		}
+	}
+	for _, k := range append([]string{c.Kind}, c.ColdKinds...) {
+		if noopCode(k) == "" {
+			return c, fmt.Errorf("%w: the benchmark has no no-op action for kind %s (use nodejs or python)", ErrUsage, k)
+		}
+	}
+	positive := []struct {
+		name string
+		v    int
+	}{{"actions", c.Actions}, {"many-clients", c.ManyClients}, {"burst-clients", c.BurstClients}, {"cold", c.Cold}, {"mixed-clients", c.MixedClients}}
+	for _, p := range positive {
+		if p.v < 1 {
+			return c, fmt.Errorf("%w: --%s must be at least 1", ErrUsage, p.name)
+		}
+	}
+	if c.Duration < 100*time.Millisecond || c.MixedDuration < 100*time.Millisecond || c.FloorDuration < 100*time.Millisecond {
+		return c, fmt.Errorf("%w: durations must be at least 100ms", ErrUsage)
+	}
+	if c.Warmup < 0 {
+		return c, fmt.Errorf("%w: --warmup must not be negative", ErrUsage)
+	}
+	if c.MemoryMB < whisk.MinMemory || c.MemoryMB > whisk.MaxMemory {
+		return c, fmt.Errorf("%w: --action-memory must be in [%d, %d]", ErrUsage, whisk.MinMemory, whisk.MaxMemory)
+	}
+	switch c.Sandbox {
+	case "auto", "linux", "process":
+	default:
+		return c, fmt.Errorf("%w: --sandbox must be auto, linux or process", ErrUsage)
+	}
+	if c.APIHost != "" && (c.Gust != "" || len(c.UpArgs) > 0 || c.UpMemory != 0) {
+		return c, fmt.Errorf("%w: --gust, --up-arg and --up-memory start gust up; they do not go with --apihost", ErrUsage)
+	}
+	return c, nil
+}
+
+// has reports whether the scenario is selected.
+func (c *Config) has(s string) bool { return slices.Contains(c.Scenarios, s) }
+
+// upMemory is the invoker memory a started gust up gets: room for every
+// sandbox the selected scenarios can keep warm at once, so the numbers
+// measure the platform rather than evictions in a too small budget.
+func (c *Config) upMemory() int {
+	if c.UpMemory > 0 {
+		return c.UpMemory
+	}
+	n := 16 // prewarmed sandboxes and slack
+	if c.has("warm") || c.has("throughput") {
+		n += slices.Max(c.Clients)
+	}
+	if c.has("cold") {
+		n += c.Cold * len(c.ColdKinds)
+	}
+	if c.has("many") {
+		n += c.Actions + c.ManyClients
+	}
+	if c.has("burst") {
+		n += c.BurstClients
+	}
+	if c.has("mixed") {
+		n += c.MixedClients + mixedActions*2
+	}
+	return max(2048, n*c.MemoryMB)
+}

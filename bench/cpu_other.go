@@ -1,0 +1,6 @@
+//go:build !linux
+
+package bench
+
+// sampleCPU reads nothing outside Linux.
+func sampleCPU(gust int) cpuSample { return cpuSample{} }

@@ -1,0 +1,33 @@
+// Package bench is `gust bench`: Gust's benchmark suite. It drives load at a
+// Gust (or any OpenWhisk) API host through the REST API, the way users call
+// it, and reports latency percentiles, throughput, errors and cold starts
+// for a set of scenarios:
+//
+//	warm        one client, blocking no-op invocations of one warm action
+//	throughput  N clients (default 8 and 32) on one action
+//	cold        first invocation of new actions, per runtime kind
+//	many        100 distinct actions, round-robin, 8 clients
+//	burst       64 clients at once on an action with no warm sandbox
+//	mixed       a long mixed load: several kinds, blocking and not,
+//	            record reads and action updates; checks no async activation
+//	            is lost
+//
+// Every run also measures the floor on the same machine: a raw HTTP round
+// trip to a trivial Go server, a raw NATS request-reply on an embedded
+// nats-server, a direct /run on a warm runtime proxy, and the cold start of
+// a bare runtime proxy per kind. Results are shown as ratios to that floor.
+//
+// By default the tool starts `gust up` as a child process of the gust binary
+// (so the load generator is a separate process, as for real users) on free
+// ports with a temporary data directory; --apihost and --auth point it at
+// any running API host instead.
+//
+// The load generator is a lean HTTP/1.1 client on keep-alive connections
+// with prebuilt requests, one goroutine and connection per client and no
+// shared state on the request path, so it costs a small fraction of what
+// the platform under test does (the floor section measures its capacity).
+//
+// Output: tables on stdout, a progress bar on stderr (plain periodic lines
+// when stderr is not a terminal), JSON (--json), SVG plots (--plots) and
+// an update of a RESULTS.md file (--record).
+package bench

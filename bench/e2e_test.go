@@ -1,0 +1,118 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// buildGust builds the gust binary for the end-to-end test.
+func buildGust(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("needs the go command to build gust")
+	}
+	bin := filepath.Join(t.TempDir(), "gust")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/gust-faas/gust/cmd/gust")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/gust: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestEndToEnd runs every scenario, briefly, against a `gust up` the tool
+// starts from a freshly built binary, and checks that each produced
+// numbers without errors, then writes every output.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds gust and starts gust up; skipped with -short")
+	}
+	for _, bin := range []string{"/usr/bin/node", "/usr/bin/python3"} {
+		if _, err := os.Stat(bin); err != nil {
+			t.Skipf("needs %s", bin)
+		}
+	}
+	gust := buildGust(t)
+	cfg, err := ParseConfig([]string{
+		"--gust", gust, "--sandbox", "process", "--scenario", "all",
+		"--duration", "500ms", "--warmup", "200ms", "--floor-duration", "200ms",
+		"--clients", "2,4", "--actions", "6", "--many-clients", "2", "--burst-clients", "4",
+		"--cold", "2", "--mixed-duration", "1s", "--mixed-clients", "4",
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	prog := newProgress(io.Discard, false, true)
+	defer prog.Close()
+	rep, err := Run(ctx, cfg, "gust bench (test)", prog)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := []string{"warm", "throughput-c2", "throughput-c4", "cold-nodejs", "cold-python", "many", "burst", "mixed"}
+	if len(rep.Scenarios) != len(want) {
+		t.Fatalf("%d results, want %v", len(rep.Scenarios), want)
+	}
+	for i, r := range rep.Scenarios {
+		if r.Name != want[i] {
+			t.Errorf("result %d is %q, want %q", i, r.Name, want[i])
+		}
+		if r.OK == 0 || r.Errors != 0 || r.Latency.P50 <= 0 {
+			t.Errorf("%s: %d ok, %d errors (%v), p50 %v", r.Name, r.OK, r.Errors, r.ErrorKinds, r.Latency.P50)
+		}
+	}
+	if c := rep.find("cold-nodejs"); c != nil && c.Cold != 2 {
+		t.Errorf("cold-nodejs: %d activations ran /init, want 2 (starts %v)", c.Cold, c.Starts)
+	}
+	if b := rep.find("burst"); b != nil && b.Cold < 1 {
+		t.Errorf("burst: no cold start on a new action (starts %v)", b.Starts)
+	}
+	if w := rep.find("warm"); w != nil && w.Cold != 0 {
+		t.Errorf("warm: %d cold starts in the measured phase (starts %v)", w.Cold, w.Starts)
+	}
+	for _, f := range rep.Floor {
+		if f.Error != "" {
+			t.Errorf("floor %s: %s", f.Name, f.Error)
+		}
+	}
+	lost := false
+	for _, c := range rep.Checks {
+		if c.Name == "no lost async activations" {
+			lost = true
+			if !c.Pass {
+				t.Errorf("async activations lost: %+v", c)
+			}
+		}
+	}
+	if !lost {
+		t.Error("the mixed scenario did not check its async activations")
+	}
+
+	dir := t.TempDir()
+	cfg.JSON, cfg.Plots, cfg.Record = filepath.Join(dir, "r.json"), filepath.Join(dir, "plots"), filepath.Join(dir, "RESULTS.md")
+	var out strings.Builder
+	if err := rep.WriteTables(&out); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeOutputs(cfg, rep, &out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadJSON(cfg.JSON); err != nil {
+		t.Error(err)
+	}
+	md, err := os.ReadFile(cfg.Record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm := rep.find("warm")
+	if !strings.Contains(string(md), "| warm | 1 | "+fmtCount(warm.OK)+" | "+fmtDur(warm.Latency.P50)+" |") {
+		t.Errorf("RESULTS.md does not hold the printed warm numbers:\n%s", md)
+	}
+	t.Logf("\n%s", out.String())
+}

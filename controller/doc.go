@@ -1,0 +1,93 @@
+// Package controller places activations on invokers over NATS.
+//
+// A Controller keeps a registry of invokers from their heartbeats
+// (bus.Heartbeat on Subjects.Heartbeat), places each blocking activation on
+// one invoker and waits for its record, and persists each non-blocking
+// activation in the JetStream work queue bus.AsyncStream before the gateway
+// answers 202. It is a library the gateway embeds; `gust controller` runs it
+// on its own.
+//
+// # Life cycle
+//
+//	ctl, err := controller.New(cfg, controller.Deps{NATS: nc, Logger: log})
+//	go ctl.Run(ctx)     // stream, subscriptions, registry upkeep, until ctx ends
+//	<-ctl.Ready()
+//	rec, err := ctl.Invoke(ctx, msg, 60*time.Second)
+//
+// Run owns the controller's one goroutine (the sweeper); the NATS client owns
+// the two subscription goroutines (heartbeats, replies). Invoke and Invokers
+// are safe for concurrent use.
+//
+// # Blocking invocations
+//
+// Invoke sends the ActivationMessage to the chosen invoker's subject
+// (Subjects.Invoke(id)) with a reply subject under one wildcard inbox
+// subscription the controller owns: a per-request subscription costs a
+// protocol round of its own, and nats.go's built-in request mux takes the
+// connection's lock and a fresh channel per call and drops late replies.
+// The controller's mux shards its pending table, pools its calls and timers,
+// and keeps an abandoned call (wait elapsed, caller gone) until the invoker's
+// late reply arrives, so the invoker's memory is released when it really is
+// free. BenchmarkInvokeRoundTrip compares it with nc.Request.
+//
+// A reply carries the record (bus.Result). A "no responders" status means the
+// invoker vanished between heartbeats: it is marked down at once and the
+// activation goes to the next candidate (it never reached anyone, so this is
+// safe). When the wait elapses the error wraps ErrStillRunning: the invoker
+// still runs the activation and stores its record. With no alive invoker the
+// error wraps ErrNoInvokers.
+//
+// # Placement
+//
+// OpenWhisk hashes (namespace, action) to a home invoker and probes from it
+// with a coprime step for the first healthy invoker with a free memory slot.
+// The home gives an action a stable place to keep warm containers, but it
+// is blind to where warm containers actually are, and a busy action spills
+// onto invokers where it then runs cold. Gust picks, in order:
+//
+//  1. Warm affinity: the invoker this controller last sent the same action
+//     revision to, if it is alive and has room. Heartbeats lag up to a second
+//     and list only idle sandboxes, so this memory is the freshest knowledge
+//     of where a warm (possibly busy, soon idle) sandbox lives.
+//  2. An alive invoker with room whose last heartbeat lists a warm sandbox for
+//     the revision (bus.WarmKey), probed in home order, so that actions placed
+//     by other controllers, or before a restart, stay warm.
+//  3. The home invoker by hash of (action namespace, action name) and then
+//     the coprime probe, OpenWhisk's order: every controller computes the same
+//     home from the same sorted invoker list, so their work meets the same
+//     warm sandboxes. The revision is not hashed: a new revision lands where
+//     the old one can be evicted.
+//  4. Every alive invoker full: the least loaded alive one (most free memory),
+//     force-placed. The invoker queues FIFO for memory, so a short burst is
+//     absorbed without errors; OpenWhisk picks a random healthy invoker here,
+//     which queues behind a busy one as often as not. Config.OverloadFactor
+//     bounds the queue: beyond it Invoke fails with ErrOverloaded.
+//
+// Room is memory: each invoker advertises its user-memory budget (MemoryMB)
+// and what is free (FreeMB). The controller counts the memory of activations
+// it has sent and not yet seen answered (acquired at send, released at the
+// reply, or at the action's timeout plus a grace for an abandoned wait), and
+// reconciles at every heartbeat: memory busy at the invoker beyond this
+// controller's own in-flight count belongs to others (other controllers,
+// asynchronous work pulled from the stream) and is subtracted until the next
+// heartbeat. An action with concurrency c costs memory/c per activation, as
+// c activations share one sandbox.
+//
+// An invoker silent for Config.DeadAfter (bus.DeadAfter) gets no new work;
+// liveness is checked at pick time against its last heartbeat, on the
+// controller's monotonic clock, so no timer runs per invoker. An invoker
+// silent for Config.ForgetAfter leaves the registry.
+//
+// The pick allocates nothing: the invoker list is an immutable snapshot
+// behind an atomic pointer, rebuilt only when an invoker joins or leaves;
+// per-invoker numbers are atomics; memory accounting is a compare-and-swap.
+//
+// # Non-blocking invocations
+//
+// Invoke publishes the message to Subjects.Async() with the activation id as
+// JetStream message id (duplicates inside Config.AsyncDuplicates are stored
+// once) and returns after the stream's acknowledgement, whether or not an
+// invoker is alive: accepted work is on disk. Run creates the stream
+// (work-queue retention, file storage, Config.AsyncMaxAge) if it does not
+// exist, and accepts an existing one that covers the subject as a work queue.
+package controller

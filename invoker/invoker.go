@@ -1,0 +1,256 @@
+package invoker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/gust-faas/gust/internal/bus"
+	"github.com/gust-faas/gust/runtimes"
+)
+
+// Invoker runs activations on this machine's sandboxes. Build it with New
+// and start it with Run.
+type Invoker struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	subj bus.Subjects
+	pool *pool
+	code *codeCache
+	rec  *recorder
+
+	ready   chan struct{}
+	running atomic.Bool
+
+	// runCtx is the activations' context: it outlives Run's context by the
+	// drain and is cancelled when DrainTimeout passes.
+	runCtx    context.Context
+	cancelRun context.CancelFunc
+	acts      sync.WaitGroup // activation goroutines
+	draining  atomic.Bool
+}
+
+// New builds an invoker; it starts nothing.
+func New(cfg Config, deps Deps) (*Invoker, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := deps.validate(); err != nil {
+		return nil, err
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("invoker", cfg.ID)
+	inv := &Invoker{
+		cfg:   cfg,
+		deps:  deps,
+		log:   log,
+		subj:  bus.Subjects{Prefix: cfg.Prefix},
+		ready: make(chan struct{}),
+	}
+	inv.pool = newPool(poolConfig{
+		memoryMB:      cfg.MemoryMB,
+		idleGrace:     cfg.IdleGrace,
+		idleTimeout:   cfg.IdleTimeout,
+		prewarm:       cfg.Prewarm,
+		prewarmWindow: cfg.PrewarmWindow,
+		queueTimeout:  cfg.QueueTimeout,
+		maxLogLine:    cfg.MaxLogLine,
+		idPrefix:      idPrefix(cfg.ID),
+	}, deps.Driver, log, newProxyClient)
+	inv.code = newCodeCache(deps.Store, cfg.CodeCacheMB<<20, deps.GoCache, cfg.CompileTimeout, runtimes.CompileGo)
+	inv.rec = newRecorder(deps.Store, log)
+	inv.runCtx, inv.cancelRun = context.WithCancel(context.Background())
+	return inv, nil
+}
+
+// Ready is closed once Run subscribed to its invoke subject, bound the
+// async consumer and sent its first heartbeat.
+func (inv *Invoker) Ready() <-chan struct{} { return inv.ready }
+
+// Stats is a snapshot of the sandbox pool.
+func (inv *Invoker) Stats() Stats { return inv.pool.stats() }
+
+// Run consumes activations until ctx ends, then drains: it stops taking
+// work, waits up to DrainTimeout for the activations in flight (the rest
+// are aborted: blocking ones answered with a whisk internal error,
+// asynchronous ones returned to JetStream), writes the pending records and
+// destroys every sandbox. It returns an error only when it cannot start.
+func (inv *Invoker) Run(ctx context.Context) error {
+	if !inv.running.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	defer inv.cancelRun()
+	nc := inv.deps.NATS
+
+	cons, err := inv.ensureConsumer(ctx)
+	if err != nil {
+		return err
+	}
+	inv.rec.start()
+	var bg sync.WaitGroup // janitor, heartbeats, async fetch loop
+	stopBG := make(chan struct{})
+	stopFetch := make(chan struct{})
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		inv.pool.janitor(stopBG)
+	}()
+
+	sub, err := nc.QueueSubscribe(inv.subj.Invoke(inv.cfg.ID), "invoker", inv.onInvoke)
+	if err == nil {
+		sub.SetPendingLimits(-1, 256<<20)
+		err = nc.FlushTimeout(10 * time.Second)
+	}
+	if err != nil {
+		close(stopBG)
+		bg.Wait()
+		inv.rec.close()
+		inv.pool.close()
+		return fmt.Errorf("invoker: subscribe %s: %w", inv.subj.Invoke(inv.cfg.ID), err)
+	}
+	var fetchWG sync.WaitGroup
+	fetchWG.Add(1)
+	go func() {
+		defer fetchWG.Done()
+		inv.fetchLoop(cons, stopFetch)
+	}()
+	inv.beat()
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		inv.heartbeats(stopBG)
+	}()
+	close(inv.ready)
+	inv.log.Info("invoker ready", "subject", inv.subj.Invoke(inv.cfg.ID), "memoryMB", inv.cfg.MemoryMB,
+		"driver", inv.deps.Driver.Name())
+
+	<-ctx.Done()
+	inv.drain(sub, stopFetch, &fetchWG)
+	close(stopBG)
+	bg.Wait()
+	inv.pool.close()
+	inv.rec.close()
+	inv.log.Info("invoker stopped")
+	return nil
+}
+
+// drain stops taking work and lets the activations in flight finish, up to
+// DrainTimeout; then it aborts the rest.
+func (inv *Invoker) drain(sub *nats.Subscription, stopFetch chan struct{}, fetchWG *sync.WaitGroup) {
+	inv.draining.Store(true)
+	inv.log.Info("invoker draining", "timeout", inv.cfg.DrainTimeout)
+	deadline := time.NewTimer(inv.cfg.DrainTimeout)
+	defer deadline.Stop()
+	// Stop the subscription; the messages already delivered still run.
+	closed := sub.StatusChanged(nats.SubscriptionClosed)
+	if err := sub.Drain(); err == nil {
+		select {
+		case <-closed:
+		case <-deadline.C:
+			_ = sub.Unsubscribe()
+		}
+	}
+	close(stopFetch)
+	fetchWG.Wait()
+	// No new activation starts from here: wait for those in flight.
+	done := make(chan struct{})
+	go func() {
+		inv.acts.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return
+	case <-deadline.C:
+	}
+	inv.log.Warn("drain timeout: aborting the activations in flight")
+	inv.cancelRun()
+	inv.pool.close() // kills the sandboxes: the runs end at once
+	<-done
+}
+
+// onInvoke is the NATS handler of the invoke subject; it hands each
+// request to its own goroutine, which the invoker waits for.
+func (inv *Invoker) onInvoke(m *nats.Msg) {
+	inv.acts.Add(1)
+	go inv.invoke(m)
+}
+
+// invoke runs one blocking activation and answers with its record as soon
+// as it is known; the record is written to the store afterwards.
+func (inv *Invoker) invoke(m *nats.Msg) {
+	defer inv.acts.Done()
+	var msg bus.ActivationMessage
+	if err := json.Unmarshal(m.Data, &msg); err != nil {
+		inv.log.Warn("invalid activation message", "subject", m.Subject, "err", err)
+		inv.respond(m, &bus.Result{V: bus.Version, Error: fmt.Sprintf("%v: %v", ErrBadMessage, err)})
+		return
+	}
+	rec, err := inv.execute(inv.runCtx, &msg)
+	res := bus.Result{V: bus.Version, Activation: rec}
+	if err != nil {
+		res.Error = err.Error()
+		inv.log.Warn("activation failed", "activation", msg.ActivationID, "err", err)
+	}
+	inv.respond(m, &res)
+	if msg.ActivationID != "" {
+		inv.rec.write(rec, nil)
+	}
+}
+
+func (inv *Invoker) respond(m *nats.Msg, res *bus.Result) {
+	if m.Reply == "" {
+		return
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		inv.log.Error("encoding a result", "err", err)
+		return
+	}
+	if err := m.Respond(data); err != nil {
+		inv.log.Warn("answering a blocking activation", "err", err)
+	}
+}
+
+// heartbeats publishes a Heartbeat every bus.HeartbeatInterval until stop.
+func (inv *Invoker) heartbeats(stop <-chan struct{}) {
+	t := time.NewTicker(bus.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if !inv.draining.Load() {
+				inv.beat()
+			}
+		}
+	}
+}
+
+// beat publishes one heartbeat.
+func (inv *Invoker) beat() {
+	s := inv.pool.stats()
+	data, err := json.Marshal(bus.Heartbeat{
+		V: bus.Version, ID: inv.cfg.ID, MemoryMB: s.MemoryMB, FreeMB: s.FreeMB, Warm: s.WarmKeys,
+		Sent: time.Now().UnixMilli(),
+	})
+	if err != nil {
+		inv.log.Error("encoding a heartbeat", "err", err)
+		return
+	}
+	if err := inv.deps.NATS.Publish(inv.subj.Heartbeat(), data); err != nil {
+		inv.log.Debug("publishing a heartbeat", "err", err)
+	}
+}

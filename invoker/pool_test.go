@@ -1,0 +1,459 @@
+package invoker
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gust-faas/gust/sandbox"
+	"github.com/gust-faas/gust/whisk"
+)
+
+func testPool(t *testing.T, drv *fakeDriver, mutate func(*poolConfig)) *pool {
+	t.Helper()
+	cfg := poolConfig{
+		memoryMB:      1024,
+		idleGrace:     time.Hour,
+		idleTimeout:   2 * time.Hour,
+		prewarmWindow: time.Hour,
+		queueTimeout:  5 * time.Second,
+		maxLogLine:    1024,
+		idPrefix:      "t-",
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	p := newPool(cfg, drv, discardLogger(), func(sandbox.Sandbox) runtimeClient { return nopClient{} })
+	t.Cleanup(p.close)
+	return p
+}
+
+func dem(name string, mem int) *demand {
+	a := &whisk.Action{Namespace: "guest", Name: name, Rev: "1"}
+	return &demand{key: poolKey{ns: "guest", actionNS: "guest", name: name, rev: "1"}, kind: whisk.KindNode, mem: mem, conc: 1, action: a}
+}
+
+// take acquires for d and marks a fresh container initialized, as an
+// activation does; it fails the test on error.
+func take(t *testing.T, p *pool, d *demand, want startKind) *container {
+	t.Helper()
+	c, start, err := p.acquire(context.Background(), d)
+	if err != nil {
+		t.Fatalf("acquire %s: %v", d.key.name, err)
+	}
+	if start != want {
+		t.Fatalf("acquire %s: start = %v, want %v", d.key.name, start, want)
+	}
+	if start.needsInit() {
+		p.initialized(c)
+	}
+	return c
+}
+
+func fakeOf(c *container) *fakeSandbox {
+	switch s := c.sb.(type) {
+	case *fakeSandbox:
+		return s
+	case *fakePausable:
+		return s.fakeSandbox
+	}
+	panic("not a fake sandbox")
+}
+
+// eventually polls cond for up to 5 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestPoolWarmReuse(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, nil)
+	a := dem("a", 256)
+	c1 := take(t, p, a, startCold)
+	p.release(c1, relOK)
+	c2 := take(t, p, a, startWarm)
+	if c1 != c2 {
+		t.Fatalf("warm acquire returned another container")
+	}
+	// A second concurrent activation of the same action needs its own.
+	c3 := take(t, p, a, startCold)
+	if c3 == c1 {
+		t.Fatalf("a busy container was handed out twice")
+	}
+	// Another invoking namespace never shares the sandbox.
+	other := dem("a", 256)
+	other.key.ns = "other"
+	p.release(c2, relOK)
+	take(t, p, other, startCold)
+	if got := len(drv.sandboxes()); got != 3 {
+		t.Fatalf("sandboxes created = %d, want 3", got)
+	}
+	s := p.stats()
+	if s.UsedMB != 768 || s.Busy != 2 || s.Idle != 1 {
+		t.Fatalf("stats = %+v, want 768 MB used, 2 busy, 1 idle", s)
+	}
+	if s.FreeMB != 1024-512 {
+		t.Fatalf("FreeMB = %d, want %d (idle counts as free)", s.FreeMB, 1024-512)
+	}
+}
+
+func TestPoolEvictsLRU(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 768 })
+	ca := take(t, p, dem("a", 256), startCold)
+	cb := take(t, p, dem("b", 256), startCold)
+	cc := take(t, p, dem("c", 256), startCold)
+	p.release(ca, relOK) // a is the least recently used
+	p.release(cc, relOK)
+	p.release(cb, relOK)
+	// d needs 512 MB: a and c (the two oldest idle) must go, b stays.
+	cd := take(t, p, dem("d", 512), startCold)
+	if !fakeOf(ca).destroyed.Load() || !fakeOf(cc).destroyed.Load() {
+		t.Fatalf("the least recently used sandboxes were not evicted")
+	}
+	if fakeOf(cb).destroyed.Load() {
+		t.Fatalf("the most recently used sandbox was evicted")
+	}
+	if s := p.stats(); s.UsedMB != 768 {
+		t.Fatalf("UsedMB = %d, want 768", s.UsedMB)
+	}
+	// b is still warm.
+	if got := take(t, p, dem("b", 256), startWarm); got != cb {
+		t.Fatalf("b is not warm any more")
+	}
+	p.release(cd, relOK)
+}
+
+func TestPoolNoEvictionOfBusy(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 512; c.queueTimeout = 50 * time.Millisecond })
+	ca := take(t, p, dem("a", 256), startCold)
+	cb := take(t, p, dem("b", 256), startCold)
+	p.release(cb, relOK)
+	// 512 MB wanted, 256 idle + 0 free: evicting b would not be enough,
+	// so nothing is evicted and the activation waits, then fails.
+	_, _, err := p.acquire(context.Background(), dem("c", 512))
+	if !errors.Is(err, ErrNoCapacity) {
+		t.Fatalf("err = %v, want ErrNoCapacity", err)
+	}
+	if fakeOf(cb).destroyed.Load() || fakeOf(ca).destroyed.Load() {
+		t.Fatalf("a sandbox was evicted for nothing")
+	}
+	if _, _, err := p.acquire(context.Background(), dem("huge", 1024)); !errors.Is(err, ErrTooBig) {
+		t.Fatalf("err = %v, want ErrTooBig", err)
+	}
+}
+
+func TestPoolIdlePauseAndDestroy(t *testing.T) {
+	drv := &fakeDriver{pausable: true}
+	p := testPool(t, drv, func(c *poolConfig) {
+		c.idleGrace = 20 * time.Millisecond
+		c.idleTimeout = 300 * time.Millisecond
+	})
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { p.janitor(stop); close(done) }()
+	defer func() { close(stop); <-done }()
+
+	a := dem("a", 256)
+	c := take(t, p, a, startCold)
+	p.release(c, relOK)
+	fs := fakeOf(c)
+	eventually(t, "pause", func() bool { return fs.paused.Load() })
+	if s := p.stats(); s.Paused != 1 || len(s.WarmKeys) != 1 {
+		t.Fatalf("stats = %+v, want 1 paused and its warm key", s)
+	}
+	c2 := take(t, p, a, startResumed)
+	if c2 != c || fs.resumes.Load() != 1 || fs.paused.Load() {
+		t.Fatalf("the paused sandbox was not resumed and reused")
+	}
+	p.release(c2, relOK)
+	eventually(t, "pause again", func() bool { return fs.pauses.Load() == 2 })
+	eventually(t, "scale to zero", func() bool {
+		s := p.stats()
+		return fs.destroyed.Load() && s.UsedMB == 0 && s.Paused+s.Idle+s.Busy == 0 && len(s.WarmKeys) == 0
+	})
+	take(t, p, a, startCold)
+}
+
+func TestPoolDeadSandboxNeverReused(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, nil)
+	a := dem("a", 256)
+	c := take(t, p, a, startCold)
+	p.release(c, relOK)
+	fakeOf(c).die() // crashed while idle
+	c2 := take(t, p, a, startCold)
+	if c2 == c {
+		t.Fatalf("a dead sandbox was reused")
+	}
+	eventually(t, "the dead sandbox destroyed", func() bool { return fakeOf(c).destroyed.Load() })
+
+	// A developer error retires the sandbox.
+	p.release(c2, relRetire)
+	if !fakeOf(c2).destroyed.Load() {
+		t.Fatalf("a retired sandbox was not destroyed")
+	}
+	c3 := take(t, p, a, startCold)
+	// A kill (timeout) destroys it before release returns.
+	p.release(c3, relKill)
+	if !fakeOf(c3).destroyed.Load() {
+		t.Fatalf("a killed sandbox was not destroyed")
+	}
+	eventually(t, "memory returned", func() bool { return p.stats().UsedMB == 0 })
+}
+
+func TestPoolPrewarmUseAndAdapt(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) {
+		c.memoryMB = 4096
+		c.prewarm = []PrewarmConfig{{Kind: whisk.KindNode, MemoryMB: 256, Count: 1, Min: 0, Max: 2}}
+	})
+	// stems counts the started stem cells of nodejs 256 MB.
+	stems := func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.prewarm[prewarmKey{whisk.KindNode, 256}].stems.len()
+	}
+	p.refill()
+	eventually(t, "one stem cell", func() bool { return stems() == 1 })
+
+	ca := take(t, p, dem("a", 256), startPrewarmed)
+	if ca.kind != whisk.KindNode || ca.mem != 256 {
+		t.Fatalf("stem cell of %s %d MB", ca.kind, ca.mem)
+	}
+	// No stem left (refill has not run): a cold start, counted.
+	take(t, p, dem("b", 256), startCold)
+	// Another memory size does not match the stem cells.
+	p.refill()
+	eventually(t, "refilled", func() bool { return stems() == 1 })
+	take(t, p, dem("c", 512), startCold)
+
+	p.adapt() // cold starts in the window: grow to 2
+	p.refill()
+	eventually(t, "grown to two stem cells", func() bool { return stems() == 2 })
+	// (nodejs, 512) is not configured but saw a cold start: it got an
+	// adaptive group, now with one stem cell.
+	p.mu.Lock()
+	g := p.prewarm[prewarmKey{whisk.KindNode, 512}]
+	p.mu.Unlock()
+	if g == nil {
+		t.Fatalf("no adaptive group for nodejs 512 MB")
+	}
+	eventually(t, "adaptive stem", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return g.stems.len() == 1 && g.target == 1
+	})
+	take(t, p, dem("d", 512), startPrewarmed)
+
+	p.adapt() // unused window: shrink to 1
+	p.refill()
+	eventually(t, "shrunk to one", func() bool { return stems() == 1 })
+	p.adapt()
+	p.refill()
+	eventually(t, "shrunk to zero", func() bool { return stems() == 0 })
+	p.adapt()
+	p.refill()
+	if n := stems(); n != 0 {
+		t.Fatalf("stems = %d below Min 0", n)
+	}
+}
+
+func TestPoolStemsEvictedForWork(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) {
+		c.memoryMB = 512
+		c.prewarm = []PrewarmConfig{{Kind: whisk.KindPython, MemoryMB: 256, Count: 2, Max: 2}}
+	})
+	p.refill()
+	eventually(t, "two stem cells", func() bool { return p.stats().Prewarmed == 2 })
+	c := take(t, p, dem("a", 256), startCold) // nodejs: no matching stem, evicts one
+	if got := p.stats(); got.Prewarmed != 1 || got.UsedMB != 512 {
+		t.Fatalf("stats = %+v, want 1 stem cell left, 512 MB used", got)
+	}
+	// Refill must not evict: the budget is full.
+	p.refill()
+	time.Sleep(20 * time.Millisecond)
+	if got := p.stats(); got.Prewarmed != 1 || got.Starting != 0 {
+		t.Fatalf("refill over budget: %+v", got)
+	}
+	p.release(c, relOK)
+}
+
+func TestPoolFIFOWaitForMemory(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 512 })
+	ca := take(t, p, dem("a", 256), startCold)
+	cb := take(t, p, dem("b", 128), startCold)
+	// 128 MB free. c (256 MB) must wait; d (128 MB) would fit but must not
+	// overtake c.
+	type got struct {
+		name string
+		c    *container
+		err  error
+	}
+	order := make(chan got, 2)
+	acq := func(d *demand) {
+		c, _, err := p.acquire(context.Background(), d)
+		order <- got{d.key.name, c, err}
+	}
+	go acq(dem("c", 256))
+	eventually(t, "c waiting", func() bool { return p.stats().Waiting == 1 })
+	go acq(dem("d", 128))
+	eventually(t, "d waiting", func() bool { return p.stats().Waiting == 2 })
+
+	select {
+	case g := <-order:
+		t.Fatalf("%s was granted while c waited first", g.name)
+	case <-time.After(20 * time.Millisecond):
+	}
+	p.release(cb, relKill) // 256 MB free: c fits, and then nothing is left for d
+	first := <-order
+	if first.err != nil || first.name != "c" {
+		t.Fatalf("granted %s (%v), want c", first.name, first.err)
+	}
+	if w := p.stats().Waiting; w != 1 {
+		t.Fatalf("waiting = %d, want d still waiting", w)
+	}
+	p.release(ca, relKill)
+	second := <-order
+	if second.err != nil || second.name != "d" {
+		t.Fatalf("granted %s (%v), want d", second.name, second.err)
+	}
+	p.initialized(first.c)
+	p.initialized(second.c)
+	cb = first.c
+
+	// c and d hold 384 MB, 128 are free: a waiter for c (256) gets the
+	// warm c when it comes free, not a new sandbox.
+	go acq(dem("c", 256))
+	eventually(t, "c waiting", func() bool { return p.stats().Waiting == 1 })
+	p.release(cb, relOK)
+	if g := <-order; g.err != nil || g.c != cb {
+		t.Fatalf("waiter for c got %+v, want the warm c", g)
+	}
+
+	// A bounded wait.
+	p.cfg.queueTimeout = 30 * time.Millisecond
+	if _, _, err := p.acquire(context.Background(), dem("e", 256)); !errors.Is(err, ErrNoCapacity) {
+		t.Fatalf("err = %v, want ErrNoCapacity", err)
+	}
+	if p.stats().Waiting != 0 {
+		t.Fatalf("a timed out waiter stayed queued")
+	}
+}
+
+func TestPoolConcurrentSandbox(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, nil)
+	d := dem("conc", 256)
+	d.conc = 3
+	c1, start, err := p.acquire(context.Background(), d)
+	if err != nil || start != startCold {
+		t.Fatalf("first acquire: %v %v", start, err)
+	}
+	// Two more join the same sandbox while it initializes and wait for it.
+	joined := make(chan *container, 2)
+	for range 2 {
+		go func() {
+			c, start, err := p.acquire(context.Background(), d)
+			if err != nil || start != startWarm {
+				t.Errorf("joiner: %v %v", start, err)
+			}
+			joined <- c
+		}()
+	}
+	select {
+	case <-joined:
+		t.Fatalf("a joiner ran before /init finished")
+	case <-time.After(30 * time.Millisecond):
+	}
+	p.initialized(c1)
+	for range 2 {
+		if c := <-joined; c != c1 {
+			t.Fatalf("joiner got another sandbox")
+		}
+	}
+	// Full: a fourth activation gets a new sandbox.
+	c4 := take(t, p, d, startCold)
+	if c4 == c1 {
+		t.Fatalf("a full sandbox took a fourth activation")
+	}
+	p.release(c1, relOK)
+	if c := take(t, p, d, startWarm); c != c1 && c != c4 {
+		t.Fatalf("no room after a release")
+	}
+
+	// A shared sandbox whose /init fails fails its joiners too.
+	e := dem("broken", 256)
+	e.conc = 2
+	ce, _, err := p.acquire(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := p.acquire(context.Background(), e)
+		res <- err
+	}()
+	eventually(t, "joiner", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return ce.active == 2
+	})
+	p.initFailed(ce, errors.New("syntax error"))
+	var ie *initError
+	if err := <-res; !errors.As(err, &ie) || ie.Error() != "syntax error" {
+		t.Fatalf("joiner err = %v, want the init error", err)
+	}
+	if !fakeOf(ce).destroyed.Load() {
+		t.Fatalf("the sandbox that failed /init was not destroyed")
+	}
+}
+
+func TestPoolStartFailure(t *testing.T) {
+	drv := &fakeDriver{startErr: errors.New("no runtime")}
+	p := testPool(t, drv, nil)
+	_, _, err := p.acquire(context.Background(), dem("a", 256))
+	if !errors.Is(err, ErrSandbox) {
+		t.Fatalf("err = %v, want ErrSandbox", err)
+	}
+	if s := p.stats(); s.UsedMB != 0 || len(p.all) != 0 {
+		t.Fatalf("a failed start leaked: %+v", s)
+	}
+}
+
+func TestPoolClose(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 })
+	c := take(t, p, dem("a", 256), startCold)
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := p.acquire(context.Background(), dem("b", 256))
+		res <- err
+	}()
+	eventually(t, "waiter", func() bool { return p.stats().Waiting == 1 })
+	p.close()
+	if err := <-res; !errors.Is(err, ErrShuttingDown) {
+		t.Fatalf("waiter err = %v, want ErrShuttingDown", err)
+	}
+	if !fakeOf(c).destroyed.Load() {
+		t.Fatalf("close left a sandbox")
+	}
+	p.release(c, relOK) // the busy activation ends after close: harmless
+	if _, _, err := p.acquire(context.Background(), dem("a", 256)); !errors.Is(err, ErrShuttingDown) {
+		t.Fatalf("acquire after close: %v", err)
+	}
+	if drv.live() != 0 {
+		t.Fatalf("%d sandboxes alive after close", drv.live())
+	}
+}

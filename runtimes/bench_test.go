@@ -1,0 +1,124 @@
+package runtimes
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gust-faas/gust/whisk"
+)
+
+// Echo actions: the result is the arguments.
+var echo = map[string]string{
+	whisk.KindNode:     `function main(p) { return p; }`,
+	whisk.KindPython:   "def main(args):\n    return args\n",
+	whisk.KindGo:       "package main\nfunc Main(a map[string]any) map[string]any { return a }\n",
+	whisk.KindBlackbox: "#!/bin/sh\necho \"$1\"\n",
+}
+
+// benchPayload is a 256-byte argument object.
+var benchPayload = `{"payload":"` + strings.Repeat("x", 256-len(`{"payload":""}`)) + `"}`
+
+// startEcho starts a proxy for kind with the echo action, its logs going to
+// /dev/null as they would go to a file.
+func startEcho(b *testing.B, kind string) *proxyProc {
+	b.Helper()
+	needInterpreter(b, kind)
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { null.Close() })
+	v := InitValue{Code: echo[kind]}
+	if kind == whisk.KindGo {
+		v.Code, v.Binary = compileGo(b, []byte(echo[kind]), ""), true
+	}
+	p := startProxyOut(b, kind, null)
+	if err := p.client.Init(context.Background(), &InitRequest{Value: v}); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkWarmRun measures a warm /run round trip through Client and the
+// proxy to each launcher, with a 256-byte payload.
+//
+//	go test ./runtimes -run '^$' -bench WarmRun -benchtime 2s
+func BenchmarkWarmRun(b *testing.B) {
+	for _, kind := range allKinds {
+		b.Run(kind, func(b *testing.B) {
+			p := startEcho(b, kind)
+			req := runReq(benchPayload)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
+			b.ReportAllocs()
+			for b.Loop() {
+				res, err := p.client.Run(ctx, req)
+				if err != nil || !res.Success() {
+					b.Fatalf("%+v %v", res, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkWarmRunNetHTTP is BenchmarkWarmRun's go case with net/http's
+// client instead of Client, for comparison.
+func BenchmarkWarmRunNetHTTP(b *testing.B) {
+	p := startEcho(b, whisk.KindGo)
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return p.dial(ctx) }}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	req := runReq(benchPayload)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		body, _ := json.Marshal(req)
+		hreq, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://runtime/run", strings.NewReader(string(body)))
+		hreq.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(hreq)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out json.RawMessage
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatal(resp.StatusCode, err)
+		}
+	}
+}
+
+// BenchmarkClientOverhead measures Client against a proxy that answers at
+// once (no launcher): the per-call cost of the client and the HTTP hop.
+func BenchmarkClientOverhead(b *testing.B) {
+	dir, _ := os.MkdirTemp("", "gbn")
+	defer os.RemoveAll(dir)
+	ln, err := net.Listen("unix", dir+"/s")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "11")
+		w.Write([]byte(`{"ok":true}`))
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	c := NewClient(func(ctx context.Context) (net.Conn, error) { return net.Dial("unix", dir+"/s") })
+	defer c.Close()
+	req := runReq(benchPayload)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Run(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	_ = fmt.Sprint()
+}

@@ -1,0 +1,172 @@
+// Gust's Node.js launcher: the actionloop line protocol (see protocol.go).
+// stdin: one init line, then one /run body per line ("<id> <body>" when
+// concurrent). fd 3: {"ok":true} or {"error":…} for the init, then one
+// result line per run. Only built-in modules, loaded at startup before the
+// code is known, so a prewarmed launcher is ready to take it.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const vm = require('vm');
+const Module = require('module');
+const { pathToFileURL } = require('url');
+
+const OUT = 3;
+let main = null;
+let concurrent = false;
+
+function writeOut(s) {
+  const b = Buffer.from(s + '\n', 'utf8');
+  let off = 0;
+  while (off < b.length) {
+    try {
+      off += fs.writeSync(OUT, b, off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+    }
+  }
+}
+
+function errorText(e) {
+  if (e instanceof Error) return e.message || String(e);
+  return String(e);
+}
+
+// send writes a result line. A result JSON cannot encode is an error; a
+// result that is not an object or array is sent as is and the proxy rejects it.
+function send(id, result) {
+  let s;
+  try {
+    s = JSON.stringify(result);
+  } catch (e) {
+    s = JSON.stringify({ error: 'The action returned a result that is not JSON: ' + errorText(e) });
+  }
+  if (s === undefined) s = 'null';
+  writeOut(id === null ? s : id + ' ' + s);
+}
+
+// fail answers an exception thrown or a Promise rejected by main.
+function fail(id, e) {
+  console.error(e && e.stack ? e.stack : e);
+  if (e === undefined || e === null) return send(id, { error: {} });
+  if (typeof e === 'object' && !(e instanceof Error) && 'error' in e) return send(id, e);
+  send(id, { error: e instanceof Error ? errorText(e) : e });
+}
+
+function isIdentifier(s) {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
+}
+
+// loadFile evaluates a single-file action like OpenWhisk does: a top-level
+// function named main works without exports. The code runs as a CommonJS
+// module body, so module.exports, exports and require work too.
+function loadFile(file, name) {
+  let src = fs.readFileSync(file, 'utf8');
+  if (src.startsWith('#!')) src = '//' + src.slice(2);
+  const wrapper = '(function (exports, require, module, __filename, __dirname) {' + src +
+    '\n;return typeof ' + name + " === 'undefined' ? undefined : " + name + ';\n})';
+  const fn = vm.runInThisContext(wrapper, { filename: file });
+  const mod = new Module(file, null);
+  mod.filename = file;
+  mod.paths = Module._nodeModulePaths(path.dirname(file));
+  const local = fn.call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file));
+  return pick(local, mod.exports, name);
+}
+
+// loadDir loads a zipped action: package.json "main" or index.js.
+async function loadDir(dir, name) {
+  const req = Module.createRequire(path.join(dir, 'package.json'));
+  let exp;
+  try {
+    exp = req(dir);
+  } catch (e) {
+    if (e.code !== 'ERR_REQUIRE_ESM') throw e;
+    const ns = await import(pathToFileURL(req.resolve(dir)).href);
+    exp = ns[name] !== undefined ? ns : ns.default;
+  }
+  return pick(undefined, exp, name);
+}
+
+function pick(local, exp, name) {
+  if (typeof local === 'function') return local;
+  if (exp && typeof exp[name] === 'function') return exp[name];
+  if (name === 'main' && typeof exp === 'function') return exp;
+  return null;
+}
+
+async function init(msg) {
+  try {
+    for (const k in msg.env || {}) process.env[k] = msg.env[k];
+    concurrent = !!msg.concurrent;
+    process.chdir(msg.dir);
+    const name = msg.main || 'main';
+    if (!isIdentifier(name)) throw new Error(`'${name}' is not a valid function name`);
+    const dir = fs.statSync(msg.entry).isDirectory();
+    main = dir ? await loadDir(msg.entry, name) : loadFile(msg.entry, name);
+    if (main === null) {
+      throw new Error(`The action does not define a function named '${name}'.`);
+    }
+  } catch (e) {
+    console.error(e && e.stack ? e.stack : e);
+    let where = '';
+    if (e && e.name === 'SyntaxError' && typeof e.stack === 'string') {
+      const first = e.stack.split('\n', 1)[0];
+      if (/:\d+$/.test(first)) where = ' (' + path.basename(first) + ')';
+    }
+    writeOut(JSON.stringify({ error: 'Initialization has failed due to: ' + String(e) + where }));
+    process.exit(1);
+  }
+  writeOut('{"ok":true}');
+}
+
+function run(line) {
+  let id = null;
+  if (concurrent) {
+    const sp = line.indexOf(' ');
+    id = line.slice(0, sp);
+    line = line.slice(sp + 1);
+  }
+  let msg;
+  try {
+    msg = JSON.parse(line);
+  } catch (e) {
+    return send(id, { error: 'invalid run request: ' + errorText(e) });
+  }
+  for (const k in msg) {
+    if (k === 'value') continue;
+    const v = msg[k];
+    process.env['__OW_' + k.toUpperCase()] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  let result;
+  try {
+    result = main(msg.value === undefined || msg.value === null ? {} : msg.value);
+  } catch (e) {
+    return fail(id, e);
+  }
+  if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+    result.then((r) => send(id, r), (e) => fail(id, e));
+  } else {
+    send(id, result);
+  }
+}
+
+let inited = false;
+let pending = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  let start = pending.length;
+  pending += chunk;
+  let nl;
+  while ((nl = pending.indexOf('\n', start)) >= 0) {
+    const line = pending.slice(0, nl);
+    pending = pending.slice(nl + 1);
+    start = 0;
+    if (line.length === 0) continue;
+    if (!inited) {
+      inited = true;
+      init(JSON.parse(line));
+    } else {
+      run(line);
+    }
+  }
+});
+process.stdin.on('end', () => process.exit(0));

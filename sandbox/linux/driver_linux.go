@@ -1,0 +1,652 @@
+package linux
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gust-faas/gust/internal/reexec"
+	"github.com/gust-faas/gust/runtimes"
+	"github.com/gust-faas/gust/sandbox"
+)
+
+// Defaults.
+const (
+	defaultUIDBase      = 100000
+	uidRange            = 65536
+	defaultTmpMB        = 64
+	defaultPidsMax      = 512
+	defaultMemoryMB     = 256
+	defaultCgroupParent = "gust"
+	defaultNetworkCIDR  = "10.200.0.0/16"
+	socketName          = "rt.sock"
+	maxSocketPath       = 107 // sun_path holds 108 bytes with the NUL
+)
+
+// Config configures a Driver. Only RunDir is required.
+type Config struct {
+	// RunDir holds one directory per sandbox: <RunDir>/<id>/sock/rt.sock
+	// is the proxy's socket, <RunDir>/<id>/root the mount point of its
+	// root. Created if missing.
+	RunDir string
+	// ProxyEntry is the re-exec entry point (internal/reexec) started as the
+	// runtime proxy inside the sandbox; default "runtime"
+	// (runtimes.ProxyEntry). Conformance tests set sandboxtest.StandInEntry.
+	ProxyEntry string
+	// Env is added to the proxy's clean environment (PATH, HOME, LANG, the
+	// socket and the kind).
+	Env []string
+	// CgroupParent is the cgroup, relative to each hierarchy's root, under
+	// which sandboxes get theirs; default "gust".
+	CgroupParent string
+	// UIDBase is the first host uid and gid of the range mapped to 0..65535
+	// in the sandbox's user namespace; default 100000. The proxy runs as
+	// 65534, host uid UIDBase+65534.
+	UIDBase int
+	// TmpMB bounds the sandbox's /tmp (and /dev/shm); default 64, never more
+	// than the sandbox's memory.
+	TmpMB int
+	// PidsMax bounds the number of tasks in a sandbox; default 512.
+	PidsMax int
+	// NetworkCIDR is the IPv4 range whose /30s link sandboxes with
+	// Spec.Network to the host; default 10.200.0.0/16. Their traffic is
+	// masqueraded (nftables: the nft command must be installed) and kept
+	// off the host, 127/8, 169.254/16 and each other.
+	NetworkCIDR string
+	// DNS lists the name servers written to /etc/resolv.conf of sandboxes
+	// with Spec.Network; default: the host's /etc/resolv.conf, bound
+	// read-only (useless if it names a loopback address).
+	DNS []string
+	// Logger receives lifecycle events; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Driver runs each sandbox in new namespaces and cgroups.
+type Driver struct {
+	cfg  Config
+	log  *slog.Logger
+	cg   *cgroupHost
+	nets *netPool
+}
+
+var _ sandbox.Driver = (*Driver)(nil)
+
+// New checks the host (Available), finds the cgroup hierarchies and makes
+// the run directory and the parent cgroups.
+func New(cfg Config) (*Driver, error) {
+	if cfg.RunDir == "" {
+		return nil, fmt.Errorf("%w: the linux driver has no RunDir", ErrBadSpec)
+	}
+	if cfg.ProxyEntry == "" {
+		cfg.ProxyEntry = runtimes.ProxyEntry
+	}
+	if cfg.CgroupParent == "" {
+		cfg.CgroupParent = defaultCgroupParent
+	}
+	if filepath.IsAbs(cfg.CgroupParent) || filepath.Clean(cfg.CgroupParent) != cfg.CgroupParent || cfg.CgroupParent == ".." {
+		return nil, fmt.Errorf("%w: CgroupParent %q must be a clean relative path", ErrBadSpec, cfg.CgroupParent)
+	}
+	if cfg.UIDBase == 0 {
+		cfg.UIDBase = defaultUIDBase
+	}
+	if cfg.UIDBase < 1 {
+		return nil, fmt.Errorf("%w: UIDBase %d must be a positive host uid", ErrBadSpec, cfg.UIDBase)
+	}
+	if cfg.TmpMB <= 0 {
+		cfg.TmpMB = defaultTmpMB
+	}
+	if cfg.PidsMax <= 0 {
+		cfg.PidsMax = defaultPidsMax
+	}
+	if cfg.NetworkCIDR == "" {
+		cfg.NetworkCIDR = defaultNetworkCIDR
+	}
+	nets, err := newNetPool(cfg.NetworkCIDR)
+	if err != nil {
+		return nil, err
+	}
+	for _, ns := range cfg.DNS {
+		if _, err := netip.ParseAddr(ns); err != nil {
+			return nil, fmt.Errorf("%w: DNS server %q is not an IP address", ErrBadSpec, ns)
+		}
+	}
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	cg, err := detectCgroups(cfg.CgroupParent)
+	if err != nil {
+		return nil, err
+	}
+	if err := cg.prepare(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.RunDir, 0o711); err != nil {
+		return nil, fmt.Errorf("linux driver: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &Driver{cfg: cfg, log: log.With("driver", "linux"), cg: cg, nets: nets}
+	d.log.Debug("linux sandbox driver ready", "cgroup_version", cg.version(), "cgroup_parent", cfg.CgroupParent)
+	return d, nil
+}
+
+// Name implements sandbox.Driver.
+func (d *Driver) Name() string { return "linux" }
+
+// Close removes the driver's parent cgroups if no sandbox is left in them.
+func (d *Driver) Close() error {
+	d.cg.cleanup()
+	return nil
+}
+
+// Create makes the sandbox's directories and cgroups and starts its init,
+// which builds the sandbox's root file system and waits in the cgroups:
+// Start only has to drop privileges and start the proxy. A pool that
+// creates sandboxes ahead of need pays here for the clone, the mounts and
+// the first cgroup attach (~10 ms on v1 after an idle spell).
+func (d *Driver) Create(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := validID(spec.ID); err != nil {
+		return nil, err
+	}
+	if spec.MemoryMB < 0 {
+		return nil, fmt.Errorf("%w: memory %d MB", ErrBadSpec, spec.MemoryMB)
+	}
+	memMB := spec.MemoryMB
+	if memMB == 0 {
+		memMB = defaultMemoryMB
+	}
+	dir := filepath.Join(d.cfg.RunDir, spec.ID)
+	sockDir := filepath.Join(dir, "sock")
+	sock := filepath.Join(sockDir, socketName)
+	if len(sock) > maxSocketPath {
+		return nil, fmt.Errorf("%w: socket path %s is longer than %d bytes; use a shorter RunDir", ErrBadSpec, sock, maxSocketPath)
+	}
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		return nil, fmt.Errorf("linux sandbox %s: %w", spec.ID, err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	if err := os.Mkdir(filepath.Join(dir, "root"), 0o755); err != nil {
+		return nil, fmt.Errorf("linux sandbox %s: %w", spec.ID, err)
+	}
+	if err := os.Mkdir(sockDir, 0o700); err != nil {
+		return nil, fmt.Errorf("linux sandbox %s: %w", spec.ID, err)
+	}
+	var link *sandboxNet
+	if spec.Network {
+		if err := d.nets.egress(); err != nil {
+			return nil, fmt.Errorf("linux sandbox %s: %w", spec.ID, err)
+		}
+		if link, err = d.nets.alloc(); err != nil {
+			return nil, fmt.Errorf("linux sandbox %s: %w", spec.ID, err)
+		}
+		defer func() {
+			if err != nil {
+				d.nets.free(link)
+			}
+		}()
+	}
+	hostUID := d.cfg.UIDBase + sandboxUID
+	if err := os.Chown(sockDir, hostUID, hostUID); err != nil {
+		return nil, fmt.Errorf("linux sandbox %s: %w", spec.ID, err)
+	}
+	cg, err := d.cg.create(spec.ID, memMB, d.cfg.PidsMax)
+	if err != nil {
+		return nil, fmt.Errorf("linux sandbox %s: cgroups: %w", spec.ID, err)
+	}
+	s := &Sandbox{
+		d: d, spec: spec, memMB: memMB, dir: dir, sock: sock, cg: cg, net: link,
+		done: make(chan struct{}),
+	}
+	if err := s.launch(ctx); err != nil {
+		cg.remove(context.Background()) // bounded: nothing is left in it
+		return nil, fmt.Errorf("linux sandbox %s: %w", spec.ID, err)
+	}
+	return s, nil
+}
+
+// validID checks that id can name a directory and a cgroup.
+func validID(id string) error {
+	if id == "" || len(id) > 64 || id == "." || id == ".." {
+		return fmt.Errorf("%w: sandbox id %q must be 1 to 64 characters, not . or ..", ErrBadSpec, id)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return fmt.Errorf("%w: sandbox id %q may hold only letters, digits, '_', '-' and '.'", ErrBadSpec, id)
+		}
+	}
+	return nil
+}
+
+// Sandbox states, in order.
+const (
+	stateCreated int32 = iota
+	stateRunning       // Start was called; the proxy may not be ready yet
+	stateStopped
+	stateDestroyed
+)
+
+// Sandbox is one sandbox: its init process, cgroups and directory.
+type Sandbox struct {
+	d     *Driver
+	spec  sandbox.Spec
+	memMB int
+	dir   string
+	sock  string // host path of the proxy's socket
+	cg    *cgroup
+	net   *sandboxNet // nil without Spec.Network
+
+	state atomic.Int32 // read without mu on the Connect path
+
+	mu     sync.Mutex // guards the fields below and state transitions
+	proc   *os.Process
+	syncW  *os.File // the init's go-ahead; nil once written or closed
+	status *os.File // the init's reports
+	exited bool     // the init has exited: never signal it again
+	paused bool
+	reason string // why the sandbox died, once it has
+
+	done chan struct{} // closed by the owner goroutine, wait
+}
+
+var (
+	_ sandbox.Sandbox      = (*Sandbox)(nil)
+	_ sandbox.Pauser       = (*Sandbox)(nil)
+	_ sandbox.ExitReporter = (*Sandbox)(nil)
+)
+
+// ID implements sandbox.Sandbox.
+func (s *Sandbox) ID() string { return s.spec.ID }
+
+// Done implements sandbox.Sandbox.
+func (s *Sandbox) Done() <-chan struct{} { return s.done }
+
+// SocketPath is the host path of the proxy's unix socket.
+func (s *Sandbox) SocketPath() string { return s.sock }
+
+// Start lets the init drop its privileges and start the proxy, then waits
+// until the proxy's socket accepts a connection. On failure the sandbox is
+// stopped; Destroy still releases it.
+func (s *Sandbox) Start(ctx context.Context) error {
+	s.mu.Lock()
+	switch s.state.Load() {
+	case stateRunning:
+		s.mu.Unlock()
+		return fmt.Errorf("sandbox %s: %w", s.spec.ID, ErrAlreadyStarted)
+	case stateStopped, stateDestroyed:
+		s.mu.Unlock()
+		return fmt.Errorf("sandbox %s: %w", s.spec.ID, sandbox.ErrStopped)
+	}
+	s.state.Store(stateRunning)
+	syncW := s.syncW
+	s.syncW = nil
+	s.mu.Unlock()
+
+	err := ctx.Err()
+	if err == nil {
+		_, err = syncW.Write([]byte{1})
+	}
+	syncW.Close()
+	if err == nil {
+		err = s.expect(ctx, msgStarted)
+	}
+	if err == nil {
+		err = waitSocket(ctx, s.sock, s.done)
+	}
+	if err != nil {
+		_ = s.Stop(context.Background()) // bounded: the init is SIGKILLed
+		if r := s.ExitReason(); r != "" {
+			err = fmt.Errorf("%w (%s)", err, r)
+		}
+		return fmt.Errorf("sandbox %s: %w: %w", s.spec.ID, sandbox.ErrStartFailed, err)
+	}
+	return nil
+}
+
+// launch starts the init in its namespaces and cgroups and waits until it
+// has built the sandbox. On failure nothing is left running.
+func (s *Sandbox) launch(ctx context.Context) (err error) {
+	cfg := initConfig{
+		Entry:    s.d.cfg.ProxyEntry,
+		TmpMB:    min(s.d.cfg.TmpMB, s.memMB),
+		Hostname: "sandbox",
+		Network:  s.spec.Network,
+		Root:     filepath.Join(s.dir, "root"),
+		SockDir:  filepath.Join(s.dir, "sock"),
+		DNS:      s.d.cfg.DNS,
+		Env: append([]string{
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			"HOME=/tmp",
+			"TMPDIR=/tmp",
+			"LANG=C.UTF-8",
+			runtimes.EnvSocket + "=" + sockDirInside + "/" + socketName,
+			runtimes.EnvKind + "=" + s.spec.Kind,
+			reexec.Env(s.d.cfg.ProxyEntry),
+		}, s.d.cfg.Env...),
+	}
+	if s.net != nil {
+		cfg.Addr, cfg.Gateway = s.net.addr.String(), s.net.gateway.String()
+	}
+	arg, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer syncR.Close()
+	status, statusW, err := os.Pipe()
+	if err != nil {
+		syncW.Close()
+		return err
+	}
+	defer statusW.Close()
+
+	cmd := reexec.Command(initEntry)
+	cmd.Env = []string{reexec.Env(initEntry), envInitConfig + "=" + string(arg)}
+	cmd.ExtraFiles = []*os.File{syncR, statusW} // fdSync, fdStatus
+	cmd.Stdout = s.spec.Stdout
+	cmd.Stderr = s.spec.Stderr
+	cmd.WaitDelay = time.Second
+	base := s.d.cfg.UIDBase
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
+			unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: base, Size: uidRange}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: base, Size: uidRange}},
+		GidMappingsEnableSetgroups: true,
+		// No Credential: the init keeps host uid 0 (unmapped in the new
+		// namespace) until it has opened the driver's directories. An
+		// unmapped uid loses every capability at exec; these survive as
+		// ambient capabilities.
+		AmbientCaps: initCaps,
+		Pdeathsig:   syscall.SIGKILL,
+	}
+	if s.d.cg.version() == 2 {
+		cgdir, err := s.cg.openDir()
+		if err != nil {
+			syncW.Close()
+			status.Close()
+			return err
+		}
+		defer cgdir.Close()
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(cgdir.Fd())
+	}
+	if err := cmd.Start(); err != nil {
+		syncW.Close()
+		status.Close()
+		return err
+	}
+	s.mu.Lock()
+	s.proc, s.syncW, s.status = cmd.Process, syncW, status
+	s.mu.Unlock()
+	go s.wait(cmd)
+
+	if s.d.cg.version() == 1 {
+		err = s.cg.attach(cmd.Process.Pid)
+	}
+	if err == nil && s.net != nil {
+		err = s.net.hostSide(cmd.Process.Pid)
+	}
+	if err == nil {
+		err = s.expect(ctx, msgReady)
+	}
+	if err != nil {
+		s.Stop(context.Background()) // bounded: the init is SIGKILLed
+		s.status.Close()
+	}
+	return err
+}
+
+// expect reads the init's next report, until ctx ends, and fails unless
+// it is want.
+func (s *Sandbox) expect(ctx context.Context, want string) error {
+	if dl, ok := ctx.Deadline(); ok {
+		s.status.SetReadDeadline(dl)
+	} else {
+		s.status.SetReadDeadline(time.Time{})
+	}
+	stop := context.AfterFunc(ctx, func() { s.status.SetReadDeadline(time.Now()) })
+	defer stop()
+	// Reports are short lines written at once: one read gets a whole one.
+	var buf [1024]byte
+	n, err := s.status.Read(buf[:])
+	msg := string(buf[:n])
+	switch {
+	case msg == want:
+		return nil
+	case strings.HasPrefix(msg, msgError):
+		return errors.New("sandbox init: " + strings.TrimSpace(msg[len(msgError):]))
+	case n > 0:
+		return fmt.Errorf("sandbox init: unexpected report %q", msg)
+	case errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil:
+		return ctx.Err()
+	case err == io.EOF:
+		return errors.New("the sandbox init exited")
+	default:
+		return fmt.Errorf("reading the sandbox init's report: %w", err)
+	}
+}
+
+// wait is the owner goroutine of the init process.
+func (s *Sandbox) wait(cmd *exec.Cmd) {
+	err := cmd.Wait()
+	reason := s.exitReason(cmd.ProcessState, err)
+	s.mu.Lock()
+	s.exited = true
+	stopped := s.state.Load() >= stateStopped
+	s.reason = reason
+	s.mu.Unlock()
+	if stopped {
+		s.d.log.Debug("sandbox stopped", "sandbox", s.spec.ID)
+	} else {
+		s.d.log.Info("sandbox exited on its own", "sandbox", s.spec.ID, "reason", reason)
+	}
+	close(s.done)
+}
+
+func (s *Sandbox) exitReason(ps *os.ProcessState, err error) string {
+	if s.cg.oomKills() > 0 {
+		return s.oomReason()
+	}
+	if ps == nil {
+		if err != nil {
+			return "the sandbox failed: " + err.Error()
+		}
+		return ""
+	}
+	ws, _ := ps.Sys().(syscall.WaitStatus)
+	switch {
+	case ws.Signaled():
+		return "the sandbox was killed by signal " + ws.Signal().String()
+	case ws.ExitStatus() > 128 && ws.ExitStatus() < 128+65:
+		return "the runtime was killed by signal " + syscall.Signal(ws.ExitStatus()-128).String()
+	case ws.ExitStatus() == 125:
+		return "the sandbox init failed"
+	}
+	return fmt.Sprintf("the runtime exited with status %d", ws.ExitStatus())
+}
+
+func (s *Sandbox) oomReason() string {
+	return fmt.Sprintf("the action exceeded its memory limit of %d MB", s.memMB)
+}
+
+// ExitReason implements sandbox.ExitReporter. While the sandbox lives it
+// reports an OOM kill of any of its processes; once it has died, why.
+func (s *Sandbox) ExitReason() string {
+	s.mu.Lock()
+	reason, live := s.reason, s.state.Load() < stateDestroyed
+	s.mu.Unlock()
+	if reason == "" && live && s.cg.oomKills() > 0 {
+		return s.oomReason()
+	}
+	return reason
+}
+
+// Connect opens a connection to the proxy's socket.
+func (s *Sandbox) Connect(ctx context.Context) (net.Conn, error) {
+	switch s.state.Load() {
+	case stateRunning:
+	case stateCreated:
+		return nil, fmt.Errorf("sandbox %s: %w", s.spec.ID, sandbox.ErrNotStarted)
+	default:
+		return nil, fmt.Errorf("sandbox %s: %w", s.spec.ID, sandbox.ErrStopped)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", s.sock)
+}
+
+// Pause freezes every process of the sandbox and returns once the kernel
+// reports them frozen.
+func (s *Sandbox) Pause(ctx context.Context) error { return s.setPaused(ctx, true) }
+
+// Resume thaws a paused sandbox.
+func (s *Sandbox) Resume(ctx context.Context) error { return s.setPaused(ctx, false) }
+
+func (s *Sandbox) setPaused(ctx context.Context, pause bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.state.Load() {
+	case stateRunning:
+	case stateCreated:
+		return fmt.Errorf("sandbox %s: %w", s.spec.ID, sandbox.ErrNotStarted)
+	default:
+		return fmt.Errorf("sandbox %s: %w", s.spec.ID, sandbox.ErrStopped)
+	}
+	if s.paused == pause {
+		return nil
+	}
+	var err error
+	if pause {
+		err = s.cg.freeze(ctx)
+	} else {
+		err = s.cg.thaw(ctx)
+	}
+	if err != nil {
+		if pause { // do not leave it half frozen
+			_ = s.cg.thaw(context.Background())
+		}
+		return fmt.Errorf("sandbox %s: %w", s.spec.ID, err)
+	}
+	s.paused = pause
+	return nil
+}
+
+// Stop kills the init, which takes the whole pid namespace with it, and
+// everything in the cgroups; it waits until the init is reaped or ctx
+// ends. It is idempotent.
+func (s *Sandbox) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	if st := s.state.Load(); st == stateCreated || st == stateRunning {
+		s.state.Store(stateStopped)
+		if !s.exited {
+			_ = s.proc.Kill() // through a pidfd: never a recycled pid
+		}
+		s.cg.kill()
+		if s.paused { // frozen tasks die only once thawed
+			_ = s.cg.thaw(ctx)
+			s.paused = false
+		}
+		if s.syncW != nil {
+			s.syncW.Close()
+			s.syncW = nil
+		}
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sandbox %s: stop: %w", s.spec.ID, ctx.Err())
+	}
+}
+
+// Destroy stops the sandbox, removes its cgroups and its directory. It is
+// idempotent.
+func (s *Sandbox) Destroy(ctx context.Context) error {
+	if err := s.Stop(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.Load() == stateDestroyed {
+		return nil
+	}
+	if s.reason == "" && s.cg.oomKills() > 0 {
+		s.reason = s.oomReason()
+	}
+	if err := s.cg.remove(ctx); err != nil {
+		return fmt.Errorf("sandbox %s: %w", s.spec.ID, err)
+	}
+	if s.net != nil {
+		s.net.remove()
+		s.d.nets.free(s.net)
+		s.net = nil
+	}
+	if err := os.RemoveAll(s.dir); err != nil {
+		return fmt.Errorf("sandbox %s: %w", s.spec.ID, err)
+	}
+	s.status.Close()
+	s.state.Store(stateDestroyed)
+	return nil
+}
+
+// waitSocket dials path until it accepts a connection, with a short backoff,
+// until ctx ends or exited closes.
+func waitSocket(ctx context.Context, path string, exited <-chan struct{}) error {
+	addr := &net.UnixAddr{Name: path, Net: "unix"}
+	delay := 100 * time.Microsecond
+	var timer *time.Timer
+	for {
+		c, err := net.DialUnix("unix", nil, addr)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.EAGAIN) {
+			return err
+		}
+		if timer == nil {
+			timer = time.NewTimer(delay)
+			defer timer.Stop()
+		} else {
+			timer.Reset(delay)
+		}
+		select {
+		case <-timer.C:
+		case <-exited:
+			return errors.New("the runtime exited before it listened")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if delay < 2*time.Millisecond {
+			delay += delay / 2
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package linux_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gust-faas/gust/sandbox"
+)
+
+// outside builds a stand-in for the internet: a network namespace linked
+// to this one with 198.51.100.254 (here) and 198.51.100.1 (there), where a TCP
+// server answers every connection with the address it came from. There
+// is no route back to the sandboxes' range: only NAT makes answers arrive.
+func outside(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("the ip command (iproute2) is needed to build the test network")
+	}
+	ns := fmt.Sprintf("gust-out-%d", os.Getpid())
+	link := fmt.Sprintf("gto%d", os.Getpid()%100000)
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	ip("netns", "add", ns)
+	t.Cleanup(func() {
+		exec.Command("ip", "link", "del", link).Run()
+		exec.Command("ip", "netns", "del", ns).Run()
+	})
+	ip("link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", ns)
+	ip("addr", "add", "198.51.100.254/24", "dev", link)
+	ip("link", "set", link, "up")
+	ip("-n", ns, "addr", "add", "198.51.100.1/24", "dev", "eth0")
+	ip("-n", ns, "link", "set", "eth0", "up")
+
+	// Listen from inside the namespace: the socket stays there.
+	ln, err := listenIn("/run/netns/"+ns, "198.51.100.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+			c.Write([]byte("from " + host))
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func listenIn(nsPath, addr string) (net.Listener, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	self, err := unix.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(self)
+	target, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(target)
+	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+		return nil, err
+	}
+	ln, lerr := net.Listen("tcp", addr)
+	if err := unix.Setns(self, unix.CLONE_NEWNET); err != nil {
+		panic("cannot return to this test's network namespace: " + err.Error())
+	}
+	return ln, lerr
+}
+
+func TestSandboxNetwork(t *testing.T) {
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("sandbox egress needs the nft command (Debian package nftables)")
+	}
+	d := hostileDriver(t)
+	server := outside(t)
+
+	// A service on this host, on every address: the sandbox must not
+	// reach it, neither through its gateway nor through loopback.
+	hostLn, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostLn.Close()
+	go func() {
+		for {
+			c, err := hostLn.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("host secret"))
+			c.Close()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(hostLn.Addr().String())
+
+	sb, c := hostileSpec(t, d, sandbox.Spec{ID: "net-on", Kind: "blackbox", MemoryMB: 128, Network: true})
+
+	var got string
+	probe(t, c, "fetch?addr="+server, &got)
+	if os.Getenv("GUST_NET_DEBUG") != "" {
+		out, _ := exec.Command("sh", "-c", "nft list ruleset; ip addr; ip route; cat /proc/sys/net/ipv4/ip_forward; ip netns exec gust-out-"+fmt.Sprint(os.Getpid())+" ss -ltn").CombinedOutput()
+		t.Logf("%s", out)
+	}
+	if got != "read:from 198.51.100.254" {
+		t.Errorf("fetching from the outside server: %q, want it to see the host's address 198.51.100.254 (NAT)", got)
+	}
+	probe(t, c, "fetch?addr=10.200.0.1:"+port, &got)
+	t.Logf("gateway: %s", got)
+	if got == "read:host secret" {
+		t.Error("the sandbox reached a host service through its gateway")
+	}
+	probe(t, c, "fetch?addr=127.0.0.1:"+port, &got)
+	if got != "ECONNREFUSED" {
+		t.Errorf("fetching from 127.0.0.1:%s: %q, want ECONNREFUSED (the sandbox's own loopback)", port, got)
+	}
+
+	// A sandbox without Network, on the same driver, still has none.
+	_, c2 := hostile(t, d, "net-off", 128)
+	probe(t, c2, "fetch?addr="+server, &got)
+	if got != "ENETUNREACH" {
+		t.Errorf("a sandbox without Network fetching from %s: %q, want ENETUNREACH", server, got)
+	}
+
+	if err := sb.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ifs, _ := net.Interfaces()
+	for _, i := range ifs {
+		if strings.HasPrefix(i.Name, "gv") {
+			t.Errorf("the host side of a veth pair, %s, survived Destroy", i.Name)
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package linux_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gust-faas/gust/runtimes"
+	"github.com/gust-faas/gust/sandbox"
+	"github.com/gust-faas/gust/sandbox/linux"
+	"github.com/gust-faas/gust/whisk"
+)
+
+// TestRealRuntimes runs Gust's runtime proxy (not the stand-in) in linux
+// sandboxes with node and python actions: /init, /run and the logs.
+func TestRealRuntimes(t *testing.T) {
+	d, _ := newDriver(t, linux.Config{ProxyEntry: runtimes.ProxyEntry})
+	tests := []struct {
+		kind, interpreter, code string
+	}{
+		{whisk.KindNode, "/usr/bin/node", `function main(args) { console.log("log from node"); return {greeting: "hello " + args.name, uid: process.getuid()}; }`},
+		{whisk.KindPython, "/usr/bin/python3", "import os\ndef main(args):\n    print('log from python')\n    return {'greeting': 'hello ' + args['name'], 'uid': os.getuid()}\n"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.kind, func(t *testing.T) {
+			if _, err := os.Stat(tc.interpreter); err != nil {
+				t.Skipf("%s is not installed", tc.interpreter)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var out syncBuffer
+			sb, err := d.Create(ctx, sandbox.Spec{ID: "rt" + string(rune('a'+i)), Kind: tc.kind, MemoryMB: 256, Stdout: &out, Stderr: &out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sb.Destroy(context.Background())
+			start := time.Now()
+			if err := sb.Start(ctx); err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			c := runtimes.NewClient(sb.Connect)
+			defer c.Close()
+			if err := c.Init(ctx, &runtimes.InitRequest{Value: runtimes.InitValue{Name: "hello", Main: "main", Code: tc.code}}); err != nil {
+				t.Fatalf("Init: %v\noutput: %s", err, out.String())
+			}
+			res, err := c.Run(ctx, &runtimes.RunRequest{Value: json.RawMessage(`{"name":"sandbox"}`), ActivationID: "a1"})
+			if err != nil {
+				t.Fatalf("Run: %v\noutput: %s", err, out.String())
+			}
+			t.Logf("%s: start to first result %v", tc.kind, time.Since(start))
+			var got struct {
+				Greeting string `json:"greeting"`
+				UID      int    `json:"uid"`
+			}
+			if err := json.Unmarshal(res.Body, &got); err != nil || got.Greeting != "hello sandbox" {
+				t.Fatalf("Run = %d %s (%v), want the greeting\noutput: %s", res.StatusCode, res.Body, err, out.String())
+			}
+			if got.UID != 65534 {
+				t.Errorf("the action runs as uid %d, want 65534", got.UID)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for !strings.Contains(out.String(), "log from") && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if !strings.Contains(out.String(), "log from") {
+				t.Errorf("the action's log did not reach Stdout: %q", out.String())
+			}
+		})
+	}
+}

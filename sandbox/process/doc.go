@@ -1,0 +1,11 @@
+// Package process is the sandbox driver without isolation: each sandbox is
+// one child process, the runtime proxy, in its own process group. It needs
+// no privileges and runs anywhere, which makes it the driver for development
+// and for hosts where sandbox/linux is not available; it enforces no limits
+// and must not run untrusted code.
+//
+// A sandbox's files live in <RunDir>/<id>/: the proxy listens on rt.sock
+// there. The proxy is this binary re-executed (internal/reexec) at entry
+// point Config.ProxyEntry, with a clean environment that carries the socket
+// path and the runtime kind.
+package process

@@ -1,0 +1,216 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gust-faas/gust/store"
+	"github.com/gust-faas/gust/store/internal/check"
+	"github.com/gust-faas/gust/whisk"
+)
+
+// PutActivation writes the record and its three index entries in a group
+// commit. The first write of an id wins; a record already past the
+// retention is not written.
+func (s *Store) PutActivation(ctx context.Context, a *whisk.Activation) error {
+	name, err := check.Activation(a)
+	if err != nil {
+		return err
+	}
+	now := nowMs()
+	if a.Start+s.retentionMs <= now {
+		return nil
+	}
+	// S8(start) then the JSON, built in one buffer.
+	buf := bytes.NewBuffer(make([]byte, 8, 1024))
+	binary.BigEndian.PutUint64(buf.Bytes(), uint64(a.Start))
+	if err := json.NewEncoder(buf).Encode(a); err != nil {
+		return fmt.Errorf("%w: activation %s: %v", store.ErrInvalid, a.ActivationID, err)
+	}
+	value := buf.Bytes()
+	ns, id := a.Namespace, a.ActivationID
+	key := join(ns, id)
+	byTime := joinTime(join(ns, ""), a.Start, id)
+	byName := joinTime(join(ns, name, ""), a.Start, id)
+	expiry := joinTime(nil, a.Start, string(key))
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		acts := tx.Bucket(bActs)
+		if old := acts.Get(key); old != nil {
+			oldStart := s8(old)
+			if oldStart+s.retentionMs > now {
+				return nil // the first write won
+			}
+			// An expired record the sweeper has not reached: replace it.
+			if err := s.deleteActivation(tx, ns, id, oldStart); err != nil {
+				return err
+			}
+		}
+		if err := acts.Put(key, value); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bActsByTime).Put(byTime, nil); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bActsByName).Put(byName, nil); err != nil {
+			return err
+		}
+		return tx.Bucket(bActsExpiry).Put(expiry, []byte(name))
+	})
+}
+
+// deleteActivation removes the record of (ns, id) that started at start,
+// and its index entries.
+func (s *Store) deleteActivation(tx *bolt.Tx, ns, id string, start int64) error {
+	key := join(ns, id)
+	if v := tx.Bucket(bActs).Get(key); len(v) >= 8 && s8(v) == start {
+		if err := tx.Bucket(bActs).Delete(key); err != nil {
+			return err
+		}
+	}
+	expiry := joinTime(nil, start, string(key))
+	name := string(tx.Bucket(bActsExpiry).Get(expiry))
+	for _, del := range []struct {
+		bucket []byte
+		key    []byte
+	}{
+		{bActsByTime, joinTime(join(ns, ""), start, id)},
+		{bActsByName, joinTime(join(ns, name, ""), start, id)},
+		{bActsExpiry, expiry},
+	} {
+		if err := tx.Bucket(del.bucket).Delete(del.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetActivation decodes the record straight from the file's memory.
+func (s *Store) GetActivation(_ context.Context, namespace, id string) (*whisk.Activation, error) {
+	if err := check.Namespace(namespace); err != nil {
+		return nil, err
+	}
+	if err := check.Text("activation id", id, check.MaxID); err != nil {
+		return nil, err
+	}
+	key := join(namespace, id)
+	alive := nowMs() - s.retentionMs // records with Start > alive
+	var a *whisk.Activation
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bActs).Get(key)
+		if v == nil || s8(v) <= alive {
+			return fmt.Errorf("activation %s/%s: %w", namespace, id, store.ErrNotFound)
+		}
+		var err error
+		a, err = decodeActivation(v)
+		return err
+	})
+	return a, err
+}
+
+func decodeActivation(v []byte) (*whisk.Activation, error) {
+	a := new(whisk.Activation)
+	if len(v) < 8 {
+		return nil, fmt.Errorf("embedded: corrupt activation record of %d bytes", len(v))
+	}
+	// Unmarshal copies what it keeps, so v may be the file's memory.
+	if err := json.Unmarshal(v[8:], a); err != nil {
+		return nil, fmt.Errorf("embedded: corrupt activation record: %w", err)
+	}
+	return a, nil
+}
+
+// scan calls fn with the ids of the namespace's live records that match f,
+// newest first, until fn returns false.
+func (s *Store) scan(tx *bolt.Tx, namespace string, f *store.ActivationFilter, fn func(id []byte) bool) {
+	prefix := join(namespace, "")
+	bucket := bActsByTime
+	if f.Name != "" {
+		prefix = join(namespace, f.Name, "")
+		bucket = bActsByName
+	}
+	lo := max(f.Since, nowMs()-s.retentionMs+1)
+	hi := int64(math.MaxInt64)
+	if f.Upto != 0 {
+		hi = f.Upto
+	}
+	if hi < lo {
+		return
+	}
+	c := tx.Bucket(bucket).Cursor()
+	// Seek to the first key past hi, then walk back.
+	end := binary.BigEndian.AppendUint64(bytes.Clone(prefix), uint64(hi)+1)
+	k, _ := c.Seek(end)
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) >= len(prefix)+8; k, _ = c.Prev() {
+		if s8(k[len(prefix):]) < lo {
+			return
+		}
+		if !fn(k[len(prefix)+8:]) {
+			return
+		}
+	}
+}
+
+// ListActivations walks an index newest first and decodes the page.
+func (s *Store) ListActivations(_ context.Context, namespace string, f store.ActivationFilter) ([]*whisk.Activation, error) {
+	if err := check.Namespace(namespace); err != nil {
+		return nil, err
+	}
+	if err := check.Filter(&f); err != nil {
+		return nil, err
+	}
+	out := []*whisk.Activation{}
+	err := s.view(func(tx *bolt.Tx) error {
+		acts := tx.Bucket(bActs)
+		key := join(namespace, "")
+		skip := f.Skip
+		var err error
+		s.scan(tx, namespace, &f, func(id []byte) bool {
+			if skip > 0 {
+				skip--
+				return true
+			}
+			v := acts.Get(append(key, id...))
+			if v == nil {
+				return true
+			}
+			var a *whisk.Activation
+			if a, err = decodeActivation(v); err != nil {
+				return false
+			}
+			out = append(out, a)
+			return f.Limit == 0 || len(out) < f.Limit
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CountActivations walks an index without decoding records.
+func (s *Store) CountActivations(_ context.Context, namespace string, f store.ActivationFilter) (int, error) {
+	if err := check.Namespace(namespace); err != nil {
+		return 0, err
+	}
+	if err := check.Filter(&f); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := s.view(func(tx *bolt.Tx) error {
+		s.scan(tx, namespace, &f, func([]byte) bool { n++; return true })
+		return nil
+	})
+	return max(n-f.Skip, 0), err
+}
