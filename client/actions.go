@@ -224,21 +224,9 @@ func (c *Client) Invoke(ctx context.Context, name string, args any, blocking, re
 	if err != nil {
 		return nil, err
 	}
-	var body []byte
-	switch a := args.(type) {
-	case nil:
-		body = emptyArgs
-	case []byte:
-		body = a
-	case json.RawMessage:
-		body = a
-	default:
-		if body, err = json.Marshal(a); err != nil {
-			return nil, fmt.Errorf("encoding the arguments: %w", err)
-		}
-	}
-	if len(body) == 0 {
-		body = emptyArgs
+	body, err := jsonBody(args)
+	if err != nil {
+		return nil, err
 	}
 	blocking = blocking || result
 	u := nsBase + "actions/" + entity + "?blocking=" + strconv.FormatBool(blocking) + "&result=" + strconv.FormatBool(result)

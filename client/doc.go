@@ -1,5 +1,6 @@
 // Package client is a small, typed Go client of the OpenWhisk REST API v1 as
-// Gust serves it (and as Apache OpenWhisk does): actions, their invocation,
+// Gust serves it (and as Apache OpenWhisk does): actions and their
+// invocation, packages and bindings, triggers and their firing, rules,
 // activation records and namespaces. The gust CLI, the benchmark tool and
 // users' programs share it.
 //

@@ -11,6 +11,7 @@ import (
 var (
 	ErrBadConfig       = errors.New("invalid client configuration")
 	ErrBadName         = errors.New("invalid entity name")
+	ErrBadArgument     = errors.New("invalid argument")
 	ErrBadResponse     = errors.New("unexpected response from the server")
 	ErrBadRequest      = errors.New("bad request")         // 400
 	ErrUnauthorized    = errors.New("unauthorized")        // 401

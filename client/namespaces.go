@@ -43,19 +43,9 @@ func (c *Client) ListEntities(ctx context.Context, collection, namespace string,
 	if err := checkCollection(collection); err != nil {
 		return nil, err
 	}
-	nsBase := c.nsBase
-	if namespace != "" {
-		if namespace[0] != '/' {
-			namespace = "/" + namespace
-		}
-		var err error
-		var rest string
-		if nsBase, rest, err = c.splitName(namespace, true); err != nil {
-			return nil, err
-		}
-		if rest != "" {
-			return nil, fmt.Errorf("%w: %q is not a namespace", ErrBadName, namespace)
-		}
+	nsBase, err := c.namespaceBase(namespace)
+	if err != nil {
+		return nil, err
 	}
 	var out []Entity
 	if err := c.call(ctx, http.MethodGet, nsBase+collection+opts.query(), nil, &out); err != nil {
@@ -64,17 +54,58 @@ func (c *Client) ListEntities(ctx context.Context, collection, namespace string,
 	return out, nil
 }
 
+// CountEntities counts the entities of one collection of namespace (as for
+// ListEntities).
+func (c *Client) CountEntities(ctx context.Context, collection, namespace string) (int, error) {
+	if err := checkCollection(collection); err != nil {
+		return 0, err
+	}
+	nsBase, err := c.namespaceBase(namespace)
+	if err != nil {
+		return 0, err
+	}
+	return c.count(ctx, nsBase+collection+"?count=true", collection)
+}
+
+// namespaceBase returns the URL prefix of namespace: "" is the client's,
+// "ns" and "/ns" name one.
+func (c *Client) namespaceBase(namespace string) (string, error) {
+	if namespace == "" {
+		return c.nsBase, nil
+	}
+	if namespace[0] != '/' {
+		namespace = "/" + namespace
+	}
+	nsBase, rest, err := c.splitName(namespace, true)
+	if err != nil {
+		return "", err
+	}
+	if rest != "" {
+		return "", fmt.Errorf("%w: %q is not a namespace", ErrBadName, namespace)
+	}
+	return nsBase, nil
+}
+
+// entityURL returns the URL of the entity name in a collection.
+func (c *Client) entityURL(collection, name string) (string, error) {
+	nsBase, entity, err := c.splitName(name, false)
+	if err != nil {
+		return "", err
+	}
+	return nsBase + collection + "/" + entity, nil
+}
+
 // GetEntity returns the entity name of a collection as raw JSON.
 func (c *Client) GetEntity(ctx context.Context, collection, name string) (json.RawMessage, error) {
 	if err := checkCollection(collection); err != nil {
 		return nil, err
 	}
-	nsBase, entity, err := c.splitName(name, false)
+	u, err := c.entityURL(collection, name)
 	if err != nil {
 		return nil, err
 	}
 	var out json.RawMessage
-	if err := c.call(ctx, http.MethodGet, nsBase+collection+"/"+entity, nil, &out); err != nil {
+	if err := c.call(ctx, http.MethodGet, u, nil, &out); err != nil {
 		return nil, err
 	}
 	return out, nil

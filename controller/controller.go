@@ -71,8 +71,8 @@ func (cfg *Config) setDefaults() error {
 		_, _ = rand.Read(b[:])
 		cfg.ID = "ctl-" + hex.EncodeToString(b[:])
 	}
-	if !validToken(cfg.ID) {
-		return fmt.Errorf("controller: ID %q must be one NATS subject token", cfg.ID)
+	if !validID(cfg.ID) {
+		return fmt.Errorf("controller: ID %q is not a literal NATS subject", cfg.ID)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = bus.DefaultPrefix
@@ -118,9 +118,11 @@ func (cfg *Config) setDefaults() error {
 	return nil
 }
 
-// validToken reports whether s can be one token of a NATS subject.
-func validToken(s string) bool {
-	return s != "" && len(s) <= 256 && !strings.ContainsAny(s, ". \t\r\n*>")
+// validID reports whether s can end a literal NATS subject: one or more
+// tokens (host names with dots are fine), no wildcards, no white space.
+func validID(s string) bool {
+	return s != "" && len(s) <= 256 && !strings.ContainsAny(s, " \t\r\n*>") &&
+		s[0] != '.' && s[len(s)-1] != '.' && !strings.Contains(s, "..")
 }
 
 // Deps are the controller's connections.
@@ -147,10 +149,11 @@ type Controller struct {
 	reg       *registry
 	mux       *mux
 
-	started atomic.Bool
-	running atomic.Bool   // between Ready and the end of Run
-	ready   chan struct{} // closed when Run has set up
-	stopped chan struct{} // closed when Run ends
+	started  atomic.Bool
+	running  atomic.Bool // between Ready and the end of Run
+	stopOnce atomic.Bool
+	ready    chan struct{} // closed when Run has set up
+	stopped  chan struct{} // closed when Run ends
 }
 
 // New builds a controller; Run starts it.
@@ -192,10 +195,6 @@ func New(cfg Config, deps Deps) (*Controller, error) {
 // now is the controller's monotonic clock in ns, always > 0.
 func (c *Controller) now() int64 { return int64(time.Since(c.epoch)) + 1 }
 
-// Invoker liveness compares these clock readings; an invoker's lastSeen is
-// 0 until its first heartbeat and after it is forgotten, and may be
-// negative once backdated by markGone.
-
 func nanos(n int64) time.Duration { return time.Duration(n) }
 
 // Ready is closed once Run has created the stream and subscribed: from then
@@ -209,8 +208,11 @@ func (c *Controller) Run(ctx context.Context) error {
 	if !c.started.CompareAndSwap(false, true) {
 		return errors.New("controller: Run called twice")
 	}
-	defer close(c.stopped)
-	if err := c.ensureStream(ctx); err != nil {
+	defer c.stop()
+	if err := c.setupStream(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	inbox, err := c.nc.Subscribe(c.mux.subject(), c.mux.handle)
@@ -241,15 +243,13 @@ func (c *Controller) Run(ctx context.Context) error {
 	close(c.ready)
 	c.log.Info("controller ready", "prefix", c.cfg.Prefix, "stream", bus.AsyncStream)
 
-	tick := time.NewTicker(min(time.Second, c.cfg.DeadAfter/3))
+	tick := time.NewTicker(min(time.Second, max(c.cfg.DeadAfter/3, 10*time.Millisecond)))
 	defer tick.Stop()
 	lastAffSweep := c.now()
 	for {
 		select {
 		case <-ctx.Done():
-			c.running.Store(false)
-			// Abandoned calls: their late replies can no longer arrive.
-			c.mux.sweep(0, true)
+			c.stop()
 			c.log.Info("controller stopped")
 			return nil
 		case <-tick.C:
@@ -261,6 +261,18 @@ func (c *Controller) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// stop refuses new invocations, wakes the waiting ones and releases the
+// bookings of abandoned ones, whose late replies can no longer arrive.
+// It runs once; later calls do nothing.
+func (c *Controller) stop() {
+	c.running.Store(false)
+	if c.stopOnce.Swap(true) {
+		return
+	}
+	close(c.stopped)
+	c.mux.sweep(0, true)
 }
 
 // sweep logs invokers that went silent, forgets long-silent ones and
@@ -286,8 +298,8 @@ func (c *Controller) onHeartbeat(m *nats.Msg) {
 		c.log.Warn("bad heartbeat", "error", err)
 		return
 	}
-	if !validToken(hb.ID) {
-		c.log.Warn("bad heartbeat: invoker id is not a subject token", "invoker", hb.ID)
+	if !validID(hb.ID) {
+		c.log.Warn("bad heartbeat: invoker id is not a literal NATS subject", "invoker", hb.ID)
 		return
 	}
 	inv, added := c.reg.heartbeat(&hb, c.now(), time.Now())
@@ -451,6 +463,33 @@ func (cfg Config) StreamConfig() jetstream.StreamConfig {
 // setupTimeout bounds each server round trip of Run's setup.
 const setupTimeout = 10 * time.Second
 
+// errIncompatibleStream: the async stream exists in a shape the controller
+// cannot use; retrying will not help.
+var errIncompatibleStream = errors.New("incompatible stream")
+
+// setupStream ensures the async stream, retrying until ctx ends while NATS
+// or JetStream is not (yet) reachable: roles of a cluster start in any order.
+func (c *Controller) setupStream(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := c.ensureStream(ctx)
+		if err == nil || errors.Is(err, errIncompatibleStream) || errors.Is(err, nats.ErrConnectionClosed) {
+			return err
+		}
+		attrs := []any{"error", err, "retryIn", backoff}
+		if errors.Is(err, nats.ErrNoResponders) {
+			attrs = append(attrs, "hint", "is JetStream enabled on the NATS server?")
+		}
+		c.log.Warn("async stream not ready; retrying", attrs...)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
 // ensureStream creates the async stream, or checks the existing one.
 func (c *Controller) ensureStream(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
@@ -469,8 +508,8 @@ func (c *Controller) ensureStream(ctx context.Context) error {
 	}
 	got := s.CachedInfo().Config
 	if got.Retention != jetstream.WorkQueuePolicy || !slices.Contains(got.Subjects, c.async) {
-		return fmt.Errorf("controller: stream %s exists with retention %v and subjects %v; want a work queue on %s",
-			want.Name, got.Retention, got.Subjects, c.async)
+		return fmt.Errorf("controller: %w: %s exists with retention %v and subjects %v; want a work queue on %s",
+			errIncompatibleStream, want.Name, got.Retention, got.Subjects, c.async)
 	}
 	if got.Storage != want.Storage || got.MaxAge != want.MaxAge || got.Duplicates != want.Duplicates {
 		c.log.Info("async stream exists with other settings; keeping them", "stream", want.Name,

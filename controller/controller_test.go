@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -20,7 +21,7 @@ func TestInvokeBlockingRoundTrip(t *testing.T) {
 	t.Parallel()
 	srv := startNATS(t)
 	c := startController(t, srv, testConfig())
-	f := newFake(t, srv, "t.", "inv0", withMemory(1024), withWarm("guest/other@7"))
+	f := newFake(t, srv, "t.", "node-0.example.com", withMemory(1024), withWarm("guest/other@7"))
 	f.beat(t)
 	waitRegistered(t, c, f)
 
@@ -36,14 +37,35 @@ func TestInvokeBlockingRoundTrip(t *testing.T) {
 	if msg.V != bus.Version || msg.Received == 0 {
 		t.Errorf("message V=%d Received=%d, want them stamped", msg.V, msg.Received)
 	}
-	s, _ := status(c, "inv0")
-	want := InvokerStatus{ID: "inv0", State: StateUp, MemoryMB: 1024, FreeMB: 1024, InFlightMB: 0, Warm: 1}
+	s, _ := status(c, f.id)
+	want := InvokerStatus{ID: f.id, State: StateUp, MemoryMB: 1024, FreeMB: 1024, InFlightMB: 0, Warm: 1}
 	s.LastSeen = time.Time{}
 	if s != want {
 		t.Errorf("status = %+v, want %+v", s, want)
 	}
 	if n := c.mux.pending(); n != 0 {
 		t.Errorf("pending calls = %d after the reply, want 0", n)
+	}
+}
+
+func TestBadHeartbeatsAreIgnored(t *testing.T) {
+	t.Parallel()
+	srv := startNATS(t)
+	c := startController(t, srv, testConfig())
+	nc := connect(t, srv)
+	for _, b := range []string{`nope`, `{"v":1,"id":"","memoryMB":1}`, `{"v":1,"id":"a*","memoryMB":1}`, `{"v":1,"id":"a b"}`, `{"v":1,"id":"x.","memoryMB":1}`} {
+		if err := nc.Publish("t.heartbeat", []byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil { // the server has them before good's
+		t.Fatal(err)
+	}
+	good := newFake(t, srv, "t.", "good")
+	good.beat(t)
+	waitRegistered(t, c, good)
+	if got := c.Invokers(); len(got) != 1 || got[0].ID != "good" {
+		t.Errorf("Invokers = %+v, want only good", got)
 	}
 }
 
@@ -564,7 +586,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		deps Deps
 	}{
 		{"no connection", Config{}, Deps{}},
-		{"dotted id", Config{ID: "a.b"}, Deps{NATS: nc}},
+		{"id with a space", Config{ID: "a b"}, Deps{NATS: nc}},
+		{"id with an empty token", Config{ID: "a..b"}, Deps{NATS: nc}},
 		{"wildcard id", Config{ID: "a*"}, Deps{NATS: nc}},
 		{"prefix without dot", Config{Prefix: "gust"}, Deps{NATS: nc}},
 		{"prefix with wildcard", Config{Prefix: "g.>."}, Deps{NATS: nc}},
@@ -637,5 +660,47 @@ func TestExistingStream(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRunWaitsForJetStream(t *testing.T) {
+	t.Parallel()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	c, err := New(testConfig(), Deps{NATS: connect(t, srv)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	select {
+	case <-c.Ready():
+		t.Fatal("ready without JetStream")
+	case err := <-done:
+		t.Fatalf("Run gave up: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := srv.EnableJetStream(&server.JetStreamConfig{StoreDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("not ready 10s after JetStream came up")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
 	}
 }

@@ -14,6 +14,8 @@
 //	<-ctl.Ready()
 //	rec, err := ctl.Invoke(ctx, msg, 60*time.Second)
 //
+// Run waits, retrying, until NATS and JetStream answer (the roles of a
+// cluster start in any order), so select on Ready and on Run's return.
 // Run owns the controller's one goroutine (the sweeper); the NATS client owns
 // the two subscription goroutines (heartbeats, replies). Invoke and Invokers
 // are safe for concurrent use.

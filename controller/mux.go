@@ -138,7 +138,8 @@ func (m *mux) roundTrip(ctx context.Context, nc *nats.Conn, inv *invoker, cost i
 	}
 	sh.mu.Lock()
 	if sh.calls[tok] == c {
-		if why == errStopped {
+		// Once stopped, no sweeper comes for an abandoned call.
+		if why == errStopped || m.isStopped() {
 			delete(sh.calls, tok)
 			sh.mu.Unlock()
 			inv.release(cost)
@@ -153,6 +154,15 @@ func (m *mux) roundTrip(ctx context.Context, nc *nats.Conn, inv *invoker, cost i
 	// The handler took the call off the table and sent the reply under the
 	// lock just taken: it is in the channel.
 	return m.reply(c, <-c.ch)
+}
+
+func (m *mux) isStopped() bool {
+	select {
+	case <-m.stopped:
+		return true
+	default:
+		return false
+	}
 }
 
 // reply releases c after its reply and recycles it.

@@ -68,6 +68,9 @@ type invoker struct {
 	warm atomic.Pointer[map[warmKey]struct{}] // idle warm revisions, nil when none
 }
 
+// alive compares readings of the controller's clock: lastSeen is 0 until
+// the first heartbeat and after the invoker is forgotten, and may be
+// negative once backdated by markGone.
 func (inv *invoker) alive(now, deadAfter int64) bool {
 	ls := inv.lastSeen.Load()
 	return ls != 0 && now-ls < deadAfter

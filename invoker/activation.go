@@ -128,6 +128,9 @@ func (r *run) prepare() error {
 	r.kind = kind
 	l := r.action.Limits
 	def := whisk.DefaultLimits()
+	if l == (whisk.Limits{}) {
+		l = def // no limits at all: the defaults (logs 0 MB is legal otherwise)
+	}
 	if l.Timeout == 0 {
 		l.Timeout = def.Timeout
 	}

@@ -27,7 +27,7 @@ import (
 // JetStream, the embedded store, the process sandbox driver running the
 // real runtime proxy (this test binary, re-executed).
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *server.Server
 	nc     *nats.Conn
 	st     *embedded.Store
@@ -37,12 +37,15 @@ type env struct {
 	seq    atomic.Int64
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/node"); err != nil {
 		t.Skip("needs /usr/bin/node for nodejs actions")
 	}
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	srv, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
+		MaxPayload: 1 << 20, // nats-server's default, smaller than a record with 10 MB of logs
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,6 +284,17 @@ func TestInvokeBlockingNode(t *testing.T) {
 		t.Errorf("after a developer error start = %s, want a new sandbox", ann(rec5, whisk.AnnStart))
 	}
 
+	// A crash: a developer error, and the sandbox is not reused.
+	crash := e.action("crash", "nodejs", `function main(p) { if (p.exit) process.exit(3); return {alive: true}; }`, whisk.Limits{})
+	e.invoke(inv, e.message(crash, `{}`))
+	rec7 := e.invoke(inv, e.message(crash, `{"exit":true}`)).Activation
+	if rec7.StatusCode != whisk.StatusDeveloperError || ann(rec7, whisk.AnnStart) != `"warm"` {
+		t.Errorf("crash record: %d %s start %s", rec7.StatusCode, rec7.Response.Result, ann(rec7, whisk.AnnStart))
+	}
+	if rec8 := e.invoke(inv, e.message(crash, `{}`)).Activation; ann(rec8, whisk.AnnStart) != `"cold"` || rec8.StatusCode != 0 {
+		t.Errorf("after a crash: %d start %s", rec8.StatusCode, ann(rec8, whisk.AnnStart))
+	}
+
 	// Bad code: the init failure is a developer error with the runtime's message.
 	bad := e.action("bad", "nodejs", `function main( {`, whisk.Limits{})
 	rec6 := e.invoke(inv, e.message(bad, `{}`)).Activation
@@ -355,10 +369,18 @@ func TestInvokeLogLimit(t *testing.T) {
   if (process.stdout.writableLength > 0) await new Promise(r => process.stdout.once("drain", r));
   return {n: p.n};
 }`, whisk.Limits{Logs: 1, Timeout: 10000})
-	rec := e.invoke(inv, e.message(a, `{"n":3000}`)).Activation
-	if rec.StatusCode != whisk.StatusSuccess {
-		t.Fatalf("record: %+v", rec.Response)
+	msg := e.message(a, `{"n":3000}`)
+	res := e.invoke(inv, msg)
+	rec := res.Activation
+	if rec.StatusCode != whisk.StatusSuccess || result(rec)["n"] != 3000.0 || res.Error != "" {
+		t.Fatalf("record: %+v (error %q)", rec.Response, res.Error)
 	}
+	// A megabyte of logs does not fit NATS's max payload: the reply leaves
+	// them out, the stored record has them.
+	if len(rec.Logs) != 0 {
+		t.Errorf("reply with %d log lines over the max payload", len(rec.Logs))
+	}
+	rec = e.stored(msg.ActivationID)
 	total := 0
 	for _, l := range rec.Logs {
 		total += len(l)
@@ -489,7 +511,7 @@ func TestAsyncNoneLost(t *testing.T) {
 	e.publish(js, early)
 	inv, stop := e.start(Config{})
 	rec := e.stored(early.ActivationID)
-	if rec.StatusCode != whisk.StatusSuccess || result(rec)["n"] != 1.0 || len(rec.Logs) != 1 {
+	if rec.StatusCode != whisk.StatusSuccess || result(rec)["n"] != 1.0 || len(rec.Logs) != 1 || !strings.HasSuffix(rec.Logs[0], "stdout: async 1") {
 		t.Errorf("early record: %+v", rec)
 	}
 	// Published while it runs.
@@ -631,4 +653,74 @@ func TestDrainFinishesInFlight(t *testing.T) {
 	if ents, _ := os.ReadDir(e.runDir); len(ents) != 0 {
 		t.Errorf("%d sandboxes left after Run returned", len(ents))
 	}
+}
+
+func TestInvokeLargeResults(t *testing.T) {
+	e := newEnv(t)
+	inv, _ := e.start(Config{})
+	a := e.action("big", "nodejs", `function main(p) { return {s: "x".repeat(p.n)}; }`, whisk.Limits{})
+
+	rec := e.invoke(inv, e.message(a, `{"n":1100000}`)).Activation
+	if rec.StatusCode != whisk.StatusDeveloperError || !strings.Contains(string(rec.Response.Result), "exceeded the allowed length") {
+		t.Errorf("result over 1 MB: %d %.200s", rec.StatusCode, rec.Response.Result)
+	}
+
+	// Under 1 MB, but the record is over NATS's max payload: the reply says
+	// so, the store has the result.
+	msg := e.message(a, `{"n":1048000}`)
+	res := e.invoke(inv, msg)
+	if res.Error == "" || res.Activation.StatusCode != whisk.StatusSuccess || len(res.Activation.Response.Result) != 0 {
+		t.Errorf("reply: error %q, status %d, %d result bytes", res.Error, res.Activation.StatusCode, len(res.Activation.Response.Result))
+	}
+	if s := e.stored(msg.ActivationID); len(s.Response.Result) < 1048000 || s.StatusCode != whisk.StatusSuccess {
+		t.Errorf("stored record: status %d, %d result bytes", s.StatusCode, len(s.Response.Result))
+	}
+}
+
+func TestDrainTimeoutAborts(t *testing.T) {
+	e := newEnv(t)
+	js := e.asyncStream()
+	inv, stop := e.start(Config{DrainTimeout: 200 * time.Millisecond})
+	a := e.action("long", "nodejs", `async function main(p) {
+  await new Promise(r => setTimeout(r, p.ms));
+  return {slept: p.ms};
+}`, whisk.Limits{})
+
+	// One blocking, one asynchronous activation, both longer than the drain.
+	blocking := e.message(a, `{"ms":5000}`)
+	data, _ := json.Marshal(blocking)
+	replyc := make(chan *nats.Msg, 1)
+	go func() {
+		r, _ := e.nc.Request(e.subj.Invoke(inv.cfg.ID), data, 30*time.Second)
+		replyc <- r
+	}()
+	async := e.message(a, `{"ms":1500}`)
+	e.publish(js, async)
+	eventually(t, "both running", func() bool { return inv.Stats().Busy == 2 })
+
+	start := time.Now()
+	stop()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Run took %v to return with a 200 ms drain timeout", d)
+	}
+	r := <-replyc
+	var res bus.Result
+	if r == nil || json.Unmarshal(r.Data, &res) != nil || res.Activation == nil {
+		t.Fatalf("no answer for the aborted blocking activation")
+	}
+	if res.Activation.StatusCode != whisk.StatusInternalError || !strings.Contains(res.Error, ErrShuttingDown.Error()) {
+		t.Errorf("aborted blocking activation: status %d, error %q", res.Activation.StatusCode, res.Error)
+	}
+	if ents, _ := os.ReadDir(e.runDir); len(ents) != 0 {
+		t.Errorf("%d sandboxes left after Run returned", len(ents))
+	}
+	// The asynchronous one went back to the stream: the next invoker runs it.
+	if _, err := e.st.GetActivation(context.Background(), "guest", async.ActivationID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the aborted async activation was recorded: %v", err)
+	}
+	e.start(Config{ID: "inv1"})
+	if rec := e.stored(async.ActivationID); rec.StatusCode != whisk.StatusSuccess {
+		t.Errorf("redelivered async activation: %+v", rec.Response)
+	}
+	e.drained(js)
 }

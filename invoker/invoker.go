@@ -13,6 +13,7 @@ import (
 
 	"github.com/gust-faas/gust/internal/bus"
 	"github.com/gust-faas/gust/runtimes"
+	"github.com/gust-faas/gust/whisk"
 )
 
 // Invoker runs activations on this machine's sandboxes. Build it with New
@@ -203,10 +204,59 @@ func (inv *Invoker) invoke(m *nats.Msg) {
 		res.Error = err.Error()
 		inv.log.Warn("activation failed", "activation", msg.ActivationID, "err", err)
 	}
-	inv.respond(m, &res)
-	if msg.ActivationID != "" {
+	if msg.ActivationID == "" {
+		inv.respond(m, &res)
+		return
+	}
+	if m.Reply == "" {
+		inv.rec.write(rec, nil)
+		return
+	}
+	data, err := json.Marshal(&res)
+	if err != nil {
+		inv.log.Error("encoding a result", "activation", msg.ActivationID, "err", err)
+		inv.rec.write(rec, nil)
+		return
+	}
+	written := false
+	if max := inv.deps.NATS.MaxPayload(); max > 0 && int64(len(data)) > max {
+		data, written = inv.slimReply(&res, rec, max)
+	}
+	if err := m.Respond(data); err != nil {
+		inv.log.Warn("answering a blocking activation", "activation", msg.ActivationID, "err", err)
+	}
+	if !written {
 		inv.rec.write(rec, nil)
 	}
+}
+
+// slimReply makes a reply that fits NATS's max payload for a record that
+// does not (its logs can reach 10 MB): the reply leaves the logs out; if
+// even that is too big, the record is written to the store first (written
+// is then true) and the reply carries it without its result, with
+// Result.Error saying so. The store always gets the whole record.
+func (inv *Invoker) slimReply(res *bus.Result, rec *whisk.Activation, max int64) (data []byte, written bool) {
+	slim := *rec
+	slim.Logs = []string{}
+	out := bus.Result{V: bus.Version, Activation: &slim, Error: res.Error}
+	data, err := json.Marshal(&out)
+	if err == nil && int64(len(data)) <= max {
+		inv.log.Warn("record larger than the NATS max payload: replied without its logs (raise max_payload)",
+			"activation", rec.ActivationID, "maxPayload", max)
+		return data, false
+	}
+	done := make(chan error, 1)
+	inv.rec.write(rec, func(err error) { done <- err })
+	werr := <-done
+	slim.Response = whisk.NewResponse(rec.Response.StatusCode, nil)
+	out.Error = fmt.Sprintf("the activation record is larger than the NATS max payload (%d bytes)", max)
+	if werr == nil {
+		out.Error += "; read it from the store"
+	}
+	inv.log.Warn("record larger than the NATS max payload: replied without its result (raise max_payload)",
+		"activation", rec.ActivationID, "maxPayload", max)
+	data, _ = json.Marshal(&out)
+	return data, true
 }
 
 func (inv *Invoker) respond(m *nats.Msg, res *bus.Result) {

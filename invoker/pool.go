@@ -557,6 +557,9 @@ func (p *pool) destroyLater(c *container) {
 // its key to any waiter, memory strictly in arrival order (a small
 // activation does not overtake a large one that waits for memory).
 func (p *pool) serveWaitersLocked() {
+	if p.closed {
+		return // the waiters leave with ErrShuttingDown
+	}
 	memBlocked := false
 	kept := p.waiters[:0]
 	for _, w := range p.waiters {

@@ -62,7 +62,7 @@ func fakeOf(c *container) *fakeSandbox {
 }
 
 // eventually polls cond for up to 5 s.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {

@@ -3,7 +3,6 @@ package runtimes
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -120,5 +119,47 @@ func BenchmarkClientOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	_ = fmt.Sprint()
+}
+
+// BenchmarkWarmRunInProcess runs the proxy inside the benchmark process, so
+// that allocs/op counts both ends of the hop (the launcher is node).
+func BenchmarkWarmRunInProcess(b *testing.B) {
+	needInterpreter(b, whisk.KindNode)
+	dir, err := os.MkdirTemp("", "gbip")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	// The proxy writes its sentinels on this process's stdout and stderr.
+	null, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	defer null.Close()
+	stdout, stderr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = null, null
+	defer func() { os.Stdout, os.Stderr = stdout, stderr }()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, dir+"/s", whisk.KindNode) }()
+	defer func() { cancel(); <-done }()
+	c := NewClient(func(ctx context.Context) (net.Conn, error) {
+		for {
+			conn, err := net.Dial("unix", dir+"/s")
+			if err == nil || ctx.Err() != nil {
+				return conn, err
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	defer c.Close()
+	if err := c.Init(context.Background(), &InitRequest{Value: InitValue{Code: echo[whisk.KindNode]}}); err != nil {
+		b.Fatal(err)
+	}
+	req := runReq(benchPayload)
+	rctx, rcancel := context.WithTimeout(context.Background(), time.Hour)
+	defer rcancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if res, err := c.Run(rctx, req); err != nil || !res.Success() {
+			b.Fatal(res, err)
+		}
+	}
 }

@@ -23,6 +23,10 @@ type native struct {
 	dir string   // its working directory
 	env []string // clean environment plus the init env
 	mu  sync.Mutex
+
+	cmu     sync.Mutex // guards cur and stopped
+	cur     *exec.Cmd  // the run in progress
+	stopped bool
 }
 
 // run executes exe '<args>' with the run's __OW_* context in its
@@ -66,7 +70,17 @@ func (n *native) run(body, dst []byte) ([]byte, error) {
 	if err != nil {
 		return dst, runError("The action could not be started: " + err.Error())
 	}
+	n.cmu.Lock()
+	n.cur = cmd
+	stopped := n.stopped
+	n.cmu.Unlock()
+	if stopped {
+		_ = cmd.Process.Kill()
+	}
 	_ = cmd.Wait() // the exit status does not matter, the last line does
+	n.cmu.Lock()
+	n.cur = nil
+	n.cmu.Unlock()
 	res := out.finish()
 	if classifyResult(res, true) == resultInvalid && len(res) > 0 {
 		// Keep what the action printed: it is probably a log line.
@@ -76,7 +90,16 @@ func (n *native) run(body, dst []byte) ([]byte, error) {
 }
 
 func (n *native) trusted() bool { return false }
-func (n *native) stop()         {}
+
+// stop kills the run in progress, if any, and refuses new ones.
+func (n *native) stop() {
+	n.cmu.Lock()
+	defer n.cmu.Unlock()
+	n.stopped = true
+	if n.cur != nil {
+		_ = n.cur.Process.Kill()
+	}
+}
 
 // owEnv is the environment entry __OW_<UPPER(key)> for a run field; strings
 // are unquoted, other JSON values kept as written.

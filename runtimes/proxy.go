@@ -103,12 +103,13 @@ type proxy struct {
 
 	initMu sync.Mutex
 	inited bool
-	runner atomic.Pointer[runner]
+	runner atomic.Pointer[runner] // set under connMu
 
-	connMu sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	connMu   sync.Mutex
+	conns    map[net.Conn]struct{}
+	starting *loop // an executable waiting for its ack
+	closed   bool  // no new connections, runners or launchers
+	wg       sync.WaitGroup
 }
 
 // Serve runs the runtime proxy for kind (a canonical kind or an alias) on a
@@ -135,8 +136,14 @@ func Serve(ctx context.Context, socketPath string, kind string) error {
 	return p.serve(ctx, ln)
 }
 
+// listenUnix listens on a new socket at path, replacing a stale one (left by
+// a proxy that was killed) but not a live one.
 func listenUnix(path string) (net.Listener, error) {
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		if c, err := net.Dial("unix", path); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("runtime proxy: %s is in use", path)
+		}
 		_ = os.Remove(path)
 	}
 	ln, err := net.Listen("unix", path)
@@ -243,8 +250,12 @@ func (p *proxy) cleanup() {
 	for c := range p.conns {
 		c.Close()
 	}
+	r := p.runner.Load()
+	if p.starting != nil {
+		p.starting.kill() // unblocks /init; its handler stops it
+	}
 	p.connMu.Unlock()
-	if r := p.runner.Load(); r != nil {
+	if r != nil {
 		(*r).stop()
 	}
 	if p.pre != nil {
@@ -526,7 +537,13 @@ func (p *proxy) handleInit(body []byte) (int, []byte) {
 	if err != nil {
 		return http.StatusBadGateway, errorBody(err.Error())
 	}
+	p.connMu.Lock()
+	closed := p.closed
 	p.runner.Store(&r)
+	p.connMu.Unlock()
+	if closed {
+		r.stop() // cleanup has run: nobody else will
+	}
 	return http.StatusOK, []byte(`{"ok":true}`)
 }
 
@@ -634,7 +651,17 @@ func (p *proxy) load(v *InitValue, raw []byte) (runner, error) {
 		if err != nil {
 			return nil, fmt.Errorf("The action could not be started: %v", err)
 		}
-		if err := l.ack(); err != nil {
+		p.connMu.Lock()
+		p.starting = l
+		if p.closed {
+			l.kill()
+		}
+		p.connMu.Unlock()
+		err = l.ack()
+		p.connMu.Lock()
+		p.starting = nil
+		p.connMu.Unlock()
+		if err != nil {
 			l.stop()
 			return nil, err
 		}

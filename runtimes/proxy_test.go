@@ -555,18 +555,20 @@ func TestServeBadKind(t *testing.T) {
 	}
 }
 
-// TestServeInProcess runs Serve without re-exec and stops it with ctx.
-func TestServeInProcess(t *testing.T) {
+// serveInProcess runs Serve in this process on a fresh socket; stop cancels
+// it and returns Serve's error, failing the test if it does not return.
+func serveInProcess(t *testing.T, kind string) (c *Client, sock string, stop func() error) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "gprt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
-	sock := filepath.Join(dir, "s")
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock = filepath.Join(dir, "s")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, sock, "native") }()
-	c := NewClient(func(ctx context.Context) (net.Conn, error) {
+	go func() { done <- Serve(ctx, sock, kind) }()
+	c = NewClient(func(ctx context.Context) (net.Conn, error) {
 		var d net.Dialer
 		for {
 			conn, err := d.DialContext(ctx, "unix", sock)
@@ -576,7 +578,29 @@ func TestServeInProcess(t *testing.T) {
 			time.Sleep(2 * time.Millisecond)
 		}
 	})
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(5 * time.Second):
+			t.Fatal("Serve did not return after cancel")
+			return nil
+		}
+	}
+	t.Cleanup(func() { stop() })
+	return c, sock, stop
+}
+
+// TestServeInProcess runs Serve without re-exec and stops it with ctx.
+func TestServeInProcess(t *testing.T) {
+	c, sock, stop := serveInProcess(t, "native")
 	if err := c.Init(ctxT(t, 10*time.Second), &InitRequest{Value: InitValue{Code: "#!/bin/sh\necho '[1,2]'\n"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -588,16 +612,83 @@ func TestServeInProcess(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o666 {
 		t.Errorf("socket mode = %v, %v; want 0666", fi.Mode(), err)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after cancel")
+	if err := Serve(context.Background(), sock, "native"); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("Serve on a live socket = %v, want an error", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Errorf("socket left behind: %v", err)
+	}
+}
+
+// TestServeStopsBusy stops Serve while a blackbox run or an executable's
+// start is in progress: both must end with it.
+func TestServeStopsBusy(t *testing.T) {
+	tests := []struct {
+		kind, code string
+		run        bool // block in /run (else in /init)
+	}{
+		{whisk.KindBlackbox, "#!/bin/sh\nexec sleep 60\n", true},
+		{whisk.KindGo, "#!/bin/sh\nexec sleep 60\n", false}, // never acknowledges
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			c, _, stop := serveInProcess(t, tt.kind)
+			ctx := ctxT(t, 30*time.Second)
+			errc := make(chan error, 1)
+			go func() {
+				err := c.Init(ctx, &InitRequest{Value: InitValue{Code: b64([]byte(tt.code)), Binary: true}})
+				if err == nil && tt.run {
+					_, err = c.Run(ctx, runReq(`{}`))
+				}
+				errc <- err
+			}()
+			time.Sleep(300 * time.Millisecond) // let the call get going
+			start := time.Now()
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-errc; err == nil {
+				t.Error("the call succeeded across the shutdown")
+			}
+			t.Logf("stopped in %v", time.Since(start))
+		})
+	}
+}
+
+func TestServeReplacesStaleSocket(t *testing.T) {
+	dir, err := os.MkdirTemp("", "gprt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	sock := filepath.Join(dir, "s")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close() // a socket file nobody listens on, as a killed proxy leaves
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, sock, whisk.KindBlackbox) }()
+	c := NewClient(func(ctx context.Context) (net.Conn, error) { return net.Dial("unix", sock) })
+	defer c.Close()
+	var res RunResult
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		res, err = c.Run(ctxT(t, 5*time.Second), runReq(`{}`))
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err != nil || res.StatusCode != http.StatusInternalServerError {
+		t.Errorf("run on the new proxy = %+v, %v; want 500 (not initialized)", res, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -39,9 +40,17 @@ func detectCgroups(parent string) (*cgroupHost, error) {
 		return nil, fmt.Errorf("%w: %w", ErrNoCgroups, err)
 	}
 	defer f.Close()
+	return parseCgroups(f, func(mnt string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
+	}, parent)
+}
+
+// parseCgroups finds the hierarchies in a mountinfo; controllers reads a
+// cgroup2 mount's cgroup.controllers.
+func parseCgroups(mountinfo io.Reader, controllers func(mnt string) ([]byte, error), parent string) (*cgroupHost, error) {
 	h := &cgroupHost{v1: map[string]string{}, parent: parent}
 	var v2mounts []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(mountinfo)
 	for sc.Scan() {
 		// id parent maj:min root mountpoint options [optional...] - fstype source superoptions
 		fields := strings.Fields(sc.Text())
@@ -76,12 +85,11 @@ func detectCgroups(parent string) (*cgroupHost, error) {
 	}
 	if _, ok := h.v1["memory"]; !ok {
 		for _, mnt := range v2mounts {
-			b, err := os.ReadFile(filepath.Join(mnt, "cgroup.controllers"))
+			b, err := controllers(mnt)
 			if err != nil {
 				continue
 			}
-			have := strings.Fields(string(b))
-			if hasAll(have, v2Controllers) {
+			if hasAll(strings.Fields(string(b)), v2Controllers) {
 				h.v2 = mnt
 				h.v1 = nil
 				return h, nil
@@ -281,9 +289,10 @@ func (cg *cgroup) attach(pid int) error {
 	return nil
 }
 
-// openDir opens the v2 cgroup directory for CLONE_INTO_CGROUP.
+// openDir opens the v2 cgroup directory for CLONE_INTO_CGROUP (which
+// refuses O_PATH descriptors).
 func (cg *cgroup) openDir() (*os.File, error) {
-	return os.OpenFile(cg.pids, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	return os.OpenFile(cg.pids, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 }
 
 // freeze stops every process and waits until the kernel reports them

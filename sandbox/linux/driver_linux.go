@@ -82,6 +82,8 @@ type Driver struct {
 	log  *slog.Logger
 	cg   *cgroupHost
 	nets *netPool
+
+	closed atomic.Bool
 }
 
 var _ sandbox.Driver = (*Driver)(nil)
@@ -98,7 +100,7 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.CgroupParent == "" {
 		cfg.CgroupParent = defaultCgroupParent
 	}
-	if filepath.IsAbs(cfg.CgroupParent) || filepath.Clean(cfg.CgroupParent) != cfg.CgroupParent || cfg.CgroupParent == ".." {
+	if !filepath.IsLocal(cfg.CgroupParent) || filepath.Clean(cfg.CgroupParent) != cfg.CgroupParent {
 		return nil, fmt.Errorf("%w: CgroupParent %q must be a clean relative path", ErrBadSpec, cfg.CgroupParent)
 	}
 	if cfg.UIDBase == 0 {
@@ -150,10 +152,14 @@ func New(cfg Config) (*Driver, error) {
 // Name implements sandbox.Driver.
 func (d *Driver) Name() string { return "linux" }
 
-// Close removes the driver's parent cgroups if no sandbox is left in them.
+// Close releases what the driver set up for all its sandboxes: the parent
+// cgroups (if no sandbox is left in them) and the nftables table of
+// sandboxes with network. Call it after destroying every sandbox; calling
+// it again retries what was still in use.
 func (d *Driver) Close() error {
+	d.closed.Store(true)
 	d.cg.cleanup()
-	return nil
+	return d.nets.close()
 }
 
 // Create makes the sandbox's directories and cgroups and starts its init,
@@ -164,6 +170,9 @@ func (d *Driver) Close() error {
 func (d *Driver) Create(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if d.closed.Load() {
+		return nil, ErrClosed
 	}
 	if err := validID(spec.ID); err != nil {
 		return nil, err
@@ -222,7 +231,11 @@ func (d *Driver) Create(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandb
 		done: make(chan struct{}),
 	}
 	if err := s.launch(ctx); err != nil {
-		cg.remove(context.Background()) // bounded: nothing is left in it
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if rerr := cg.remove(rctx); rerr != nil {
+			err = fmt.Errorf("%w; and %w", err, rerr)
+		}
 		return nil, fmt.Errorf("linux sandbox %s: %w", spec.ID, err)
 	}
 	return s, nil
@@ -466,7 +479,7 @@ func (s *Sandbox) wait(cmd *exec.Cmd) {
 	if stopped {
 		s.d.log.Debug("sandbox stopped", "sandbox", s.spec.ID)
 	} else {
-		s.d.log.Info("sandbox exited on its own", "sandbox", s.spec.ID, "reason", reason)
+		s.d.log.Debug("sandbox exited on its own", "sandbox", s.spec.ID, "reason", reason)
 	}
 	close(s.done)
 }

@@ -11,6 +11,8 @@ var (
 	ErrNoCgroups = errors.New("cgroup controllers not found")
 	// ErrBadSpec reports a sandbox.Spec the driver cannot use.
 	ErrBadSpec = errors.New("invalid sandbox spec")
+	// ErrClosed is returned by Create after Driver.Close.
+	ErrClosed = errors.New("sandbox driver closed")
 	// ErrAlreadyStarted is returned by a second Start.
 	ErrAlreadyStarted = errors.New("sandbox already started")
 )

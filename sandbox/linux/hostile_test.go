@@ -110,6 +110,8 @@ var probes = map[string]func(r *http.Request) any{
 		out["keyctl"] = errName(errnoOrNil(errno))
 		_, _, errno = unix.RawSyscall(unix.SYS_BPF, 0, 0, 0)
 		out["bpf"] = errName(errnoOrNil(errno))
+		_, _, errno = unix.RawSyscall(unix.SYS_IO_URING_SETUP, 1, 0, 0)
+		out["io_uring_setup"] = errName(errnoOrNil(errno))
 		_, _, errno = unix.RawSyscall(unix.SYS_CLONE3, 0, 0, 0)
 		out["clone3"] = errName(errnoOrNil(errno))
 		_, _, errno = unix.RawSyscall(0x40000000|unix.SYS_GETPID, 0, 0, 0) // x32 ABI
@@ -326,6 +328,14 @@ func TestSandboxSeesOnlyItself(t *testing.T) {
 	if len(cmds) != 1 || cmds[0] != "gust-"+hostileEntry {
 		t.Errorf("the sandbox sees %v, want only its init and gust-%s", ps, hostileEntry)
 	}
+	// The init's environment (its configuration) and root are its own.
+	var reads map[string]string
+	probe(t, c, "read?path=/proc/1/environ&dir=/proc/1/root", &reads)
+	for _, p := range []string{"/proc/1/environ", "/proc/1/root"} {
+		if reads[p] != "EACCES" {
+			t.Errorf("reading the init's %s: %s, want EACCES", p, reads[p])
+		}
+	}
 }
 
 func TestSandboxIdentity(t *testing.T) {
@@ -412,7 +422,7 @@ func TestSandboxSyscalls(t *testing.T) {
 		"mount": "EPERM", "umount": "EPERM", "unshare_user": "EPERM", "unshare_net": "EPERM",
 		"sethostname": "EPERM", "chroot": "EPERM", "ptrace": "EPERM", "keyctl": "EPERM",
 		"bpf": "EPERM", "clone3": "ENOSYS", "x32_getpid": "EPERM", "clone_newuser": "EPERM",
-		"setuid0": "EPERM",
+		"setuid0": "EPERM", "io_uring_setup": "EPERM",
 	}
 	for k, v := range want {
 		if got[k] != v {

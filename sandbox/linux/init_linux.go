@@ -41,12 +41,11 @@ const (
 // init keeps through its exec (as ambient capabilities) to build the
 // sandbox; it drops them all before it starts the proxy.
 var initCaps = []uintptr{
-	unix.CAP_SYS_ADMIN,    // mount, pivot_root, sethostname, unshare
-	unix.CAP_NET_ADMIN,    // lo up
-	unix.CAP_SETUID,       // become root of the namespace, start the proxy as nobody
-	unix.CAP_SETGID,       //
-	unix.CAP_SETPCAP,      // empty the bounding set
-	unix.CAP_DAC_OVERRIDE, // write the files it made under another uid
+	unix.CAP_SYS_ADMIN, // mount, pivot_root, sethostname, unshare
+	unix.CAP_NET_ADMIN, // lo and eth0 up, addresses, route
+	unix.CAP_SETUID,    // become root of the namespace, start the proxy as nobody
+	unix.CAP_SETGID,    // the same for groups
+	unix.CAP_SETPCAP,   // empty the bounding set
 }
 
 // Paths inside the sandbox.

@@ -36,6 +36,7 @@ type netPool struct {
 
 	egressOnce sync.Once
 	egressErr  error
+	table      string // the nftables table installed, if any
 }
 
 func newNetPool(cidr string) (*netPool, error) {
@@ -47,6 +48,22 @@ func newNetPool(cidr string) (*netPool, error) {
 	h := fnv.New32a()
 	h.Write([]byte(p.String()))
 	return &netPool{prefix: p, tag: fmt.Sprintf("%04x", h.Sum32()&0xffff), inUse: make([]bool, 1<<(32-p.Bits()-2))}, nil
+}
+
+// close removes the nftables table egress installed. IPv4 forwarding,
+// which other software may rely on by now, stays on.
+func (p *netPool) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.table == "" {
+		return nil
+	}
+	out, err := exec.Command("nft", "delete", "table", "ip", p.table).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("removing the nftables table %s: %w: %s", p.table, err, strings.TrimSpace(string(out)))
+	}
+	p.table = ""
+	return nil
 }
 
 // sandboxNet is one sandbox's link.
@@ -121,6 +138,9 @@ table ip %[1]s {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("installing the nftables table %s: %w: %s", table, err, strings.TrimSpace(string(out)))
 	}
+	p.mu.Lock()
+	p.table = table
+	p.mu.Unlock()
 	const forward = "/proc/sys/net/ipv4/ip_forward"
 	if b, err := os.ReadFile(forward); err != nil || strings.TrimSpace(string(b)) != "1" {
 		if err := os.WriteFile(forward, []byte("1"), 0o644); err != nil {

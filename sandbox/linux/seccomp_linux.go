@@ -11,7 +11,8 @@ import (
 // clone fails with EPERM when it asks for a new namespace, clone3 fails with
 // ENOSYS (its flags sit behind a pointer the filter cannot read, and libc
 // falls back to clone), and every syscall of another architecture (i386
-// through int 0x80, x32) fails with EPERM. Everything else is allowed: the
+// through int 0x80, x32) fails with EPERM. io_uring is refused too (a large
+// attack surface; libuv and others fall back). Everything else is allowed: the
 // sandbox's user has no capabilities, so this is a second wall that shrinks
 // the kernel surface, not the first one.
 

@@ -248,7 +248,7 @@ func (s *Sandbox) wait(cmd *exec.Cmd) {
 	if stopped {
 		s.d.log.Debug("sandbox stopped", "sandbox", s.spec.ID)
 	} else {
-		s.d.log.Info("sandbox exited on its own", "sandbox", s.spec.ID, "reason", reason)
+		s.d.log.Debug("sandbox exited on its own", "sandbox", s.spec.ID, "reason", reason)
 	}
 	close(s.done)
 }
