@@ -13,12 +13,19 @@ $(BIN): $(SOURCES)
 up: $(BIN)
 	./$(BIN) up
 
-# Packages the tests use: a real redis-server for the Redis store's suite.
+# Debian packages the tests use: a real redis-server for the Redis store's
+# suite, iproute2 and nftables for sandbox egress. Without root, tests that
+# need them skip and say why.
+DEBS := redis-server:redis-server ip:iproute2 nft:nftables
 deps:
-	@command -v redis-server >/dev/null 2>&1 || { \
-		[ "$$(id -u)" = 0 ] || { echo "make deps: run as root, or apt-get install redis-server"; exit 1; }; \
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@missing=""; for d in $(DEBS); do command -v $${d%%:*} >/dev/null 2>&1 || missing="$$missing $${d#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "make deps: not root, so these tests will skip: apt-get install$$missing"; fi; \
+	fi
 
 test: deps
 	$(GO) vet ./...

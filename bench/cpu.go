@@ -7,6 +7,7 @@ import "time"
 // false when the gust process could not be read (an external API host).
 type cpuSample struct {
 	self, gust, sandboxes time.Duration
+	machine               time.Duration // all processes, 0 if unknown
 	ok                    bool
 }
 
@@ -16,6 +17,10 @@ type CPUUse struct {
 	Gust      time.Duration `json:"gust_ns,omitempty"`
 	Sandboxes time.Duration `json:"sandboxes_ns,omitempty"`
 	Server    bool          `json:"server_measured"` // Gust and Sandboxes are known
+	// Other is what the rest of the machine used meanwhile: other
+	// processes competing for the same cores, which makes numbers noisy.
+	// Only known with Server.
+	Other time.Duration `json:"other_ns,omitempty"`
 }
 
 // sub returns the CPU used between two samples.
@@ -27,6 +32,9 @@ func (s cpuSample) sub(before cpuSample) *CPUUse {
 		// Sandboxes that exited in between take their time with them; a
 		// negative difference means that, not a negative cost.
 		u.Sandboxes = max(s.sandboxes-before.sandboxes, 0)
+		if s.machine > 0 && before.machine > 0 {
+			u.Other = max(s.machine-before.machine-u.Client-u.Gust-u.Sandboxes, 0)
+		}
 	}
 	return u
 }

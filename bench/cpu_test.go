@@ -44,3 +44,27 @@ func TestSampleCPU(t *testing.T) {
 		t.Errorf("sampleCPU(0) = %+v, want only self", s)
 	}
 }
+
+func TestSampleCPUKeepsExitedChildren(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	// The spinning grandchild ends (killed by timeout) during the
+	// measurement; its time must not vanish with it.
+	cmd := exec.Command("/bin/sh", "-c", "timeout 0.4 sh -c 'while :; do :; done'; sleep 5")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	}()
+	time.Sleep(100 * time.Millisecond)
+	before := sampleCPU(cmd.Process.Pid)
+	time.Sleep(700 * time.Millisecond)
+	use := sampleCPU(cmd.Process.Pid).sub(before)
+	if use.Sandboxes < 2*clockTick {
+		t.Errorf("a descendant that spun, then exited, accounts for %v", use.Sandboxes)
+	}
+}

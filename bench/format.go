@@ -154,7 +154,8 @@ func (rep *Report) WriteTables(w io.Writer) error {
 	fmt.Fprintf(tw, "gust bench  %s  commit %s  %s\n", rep.Date.UTC().Format("2006-01-02 15:04 MST"), rep.Commit, rep.Machine.String())
 	fmt.Fprintf(tw, "target %s", rep.Target.APIHost)
 	if rep.Target.Started {
-		fmt.Fprintf(tw, " (started: %s %s)", rep.Target.Binary, strings.Join(rep.Target.Args, " "))
+		fmt.Fprintf(tw, " (started: %s %s; up in %s, stopped in %s)", rep.Target.Binary, strings.Join(rep.Target.Args, " "),
+			fmtDur(rep.Target.StartTime), fmtDur(rep.Target.StopTime))
 	}
 	fmt.Fprintln(tw)
 	if len(rep.Floor) > 0 {
@@ -213,7 +214,7 @@ func (rep *Report) WriteTables(w io.Writer) error {
 	return nil
 }
 
-var cpuHeader = []string{"cpu per answer", "client", "gust", "sandboxes", "total", "cores busy"}
+var cpuHeader = []string{"cpu per answer", "client", "gust", "sandboxes", "total", "cores busy", "other processes"}
 
 // cpuRows shows where the CPU went in each measured phase: per successful
 // answer, in the load generator, the gust process and its sandboxes.
@@ -231,8 +232,12 @@ func cpuRows(rep *Report) [][]string {
 			total += r.CPU.Gust + r.CPU.Sandboxes
 			gust, sandboxes = per(r.CPU.Gust), per(r.CPU.Sandboxes)
 		}
+		other := "-"
+		if r.CPU.Server {
+			other = strconv.FormatFloat(r.CPU.Other.Seconds()/r.Elapsed.Seconds(), 'f', 2, 64) + " cores"
+		}
 		rows = append(rows, []string{r.Name, per(r.CPU.Client), gust, sandboxes, per(total),
-			strconv.FormatFloat(total.Seconds()/r.Elapsed.Seconds(), 'f', 2, 64)})
+			strconv.FormatFloat(total.Seconds()/r.Elapsed.Seconds(), 'f', 2, 64), other})
 	}
 	return rows
 }

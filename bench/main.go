@@ -171,10 +171,13 @@ func Run(ctx context.Context, cfg Config, command string, prog *progress) (*Repo
 		} else if errors.Join(errs...) != nil {
 			errs = append(errs, fmt.Errorf("the end of gust up's log:\n%s", up.logTail(20)))
 		}
-		if err := up.Stop(); err != nil {
+		took, err := up.Stop()
+		if err != nil {
 			errs = append(errs, err)
 		}
+		rep.Target.StartTime, rep.Target.StopTime = up.started, took
 	}
+	rep.noteNoise()
 	rep.check(cfg.ManyClients)
 	return rep, errors.Join(errs...)
 }

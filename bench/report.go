@@ -41,6 +41,10 @@ type TargetInfo struct {
 	Started bool     `json:"started"`
 	Binary  string   `json:"binary,omitempty"`
 	Args    []string `json:"args,omitempty"`
+	// StartTime is from exec to the API answering; StopTime from SIGTERM
+	// to exit (the invoker drains, then destroys its sandboxes).
+	StartTime time.Duration `json:"start_ns,omitempty"`
+	StopTime  time.Duration `json:"stop_ns,omitempty"`
 }
 
 // FloorPart is one measured lower bound: a hop of the invocation path done
@@ -162,6 +166,24 @@ func (rep *Report) floor(name string) *FloorPart {
 		}
 	}
 	return nil
+}
+
+// noisyCores is how busy other processes may keep the machine during a
+// measurement before the result says its numbers are disturbed.
+const noisyCores = 0.25
+
+// noteNoise marks results measured while other processes competed for
+// the CPUs.
+func (rep *Report) noteNoise() {
+	for i := range rep.Scenarios {
+		r := &rep.Scenarios[i]
+		if r.CPU == nil || !r.CPU.Server || r.Elapsed <= 0 {
+			continue
+		}
+		if cores := r.CPU.Other.Seconds() / r.Elapsed.Seconds(); cores > noisyCores {
+			r.Notes = append(r.Notes, fmt.Sprintf("other processes kept %.2f cores busy during the measurement: the numbers are disturbed", cores))
+		}
+	}
 }
 
 // Targets of issue 5, checked when the scenarios they need ran.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +27,7 @@ type upProcess struct {
 	args    []string
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // valid after exited
+	started time.Duration // from exec to the API answering
 }
 
 // freeAddr returns a loopback address with a port free right now.
@@ -73,7 +75,9 @@ func startUp(ctx context.Context, bin string, memoryMB int, sandbox string, extr
 	defer logf.Close() // the child holds its own descriptor
 	up.cmd = exec.Command(bin, args...)
 	up.cmd.Stdout, up.cmd.Stderr = logf, logf
-	up.cmd.Env = os.Environ()
+	// GOMAXPROCS set for the tool is not meant for gust: --up-arg=--maxprocs=N is.
+	up.cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") })
+	t0 := time.Now()
 	setChildAttrs(up.cmd)
 	if err := up.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
@@ -87,6 +91,7 @@ func startUp(ctx context.Context, bin string, memoryMB int, sandbox string, extr
 		up.Stop()
 		return nil, err
 	}
+	up.started = time.Since(t0)
 	return up, nil
 }
 
@@ -139,23 +144,29 @@ func (u *upProcess) Alive() bool {
 	}
 }
 
-// Stop ends the child with SIGTERM (SIGKILL after 15 s), waits for it and
-// removes its data directory. It returns the child's log when it did not
-// exit cleanly.
-func (u *upProcess) Stop() error {
+// stopTimeout bounds a clean stop: the invoker drains for up to 20 s by
+// default, then tears its sandboxes down.
+const stopTimeout = time.Minute
+
+// Stop ends the child with SIGTERM (SIGKILL after stopTimeout), waits for
+// it and removes its data directory. It returns how long the stop took, and
+// the child's log when it did not exit cleanly.
+func (u *upProcess) Stop() (time.Duration, error) {
 	var err error
+	start := time.Now()
 	if u.Alive() {
 		u.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-u.exited:
-		case <-time.After(15 * time.Second):
+		case <-time.After(stopTimeout):
 			u.cmd.Process.Kill()
 			<-u.exited
-			err = fmt.Errorf("gust up did not stop within 15s of SIGTERM and was killed")
+			err = fmt.Errorf("gust up did not stop within %s of SIGTERM and was killed; its log:\n%s", stopTimeout, u.logTail(20))
 		}
 	} else {
 		<-u.exited
 	}
+	took := time.Since(start)
 	if err == nil && u.waitErr != nil && !isSignalExit(u.waitErr) {
 		err = fmt.Errorf("gust up exited: %v; its log:\n%s", u.waitErr, u.logTail(40))
 	}
@@ -166,7 +177,7 @@ func (u *upProcess) Stop() error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return err
+	return took, err
 }
 
 // isSignalExit reports an exit caused by our own SIGTERM.

@@ -172,6 +172,9 @@ func TestEntityDecoding(t *testing.T) {
 				"parameters":[{"key":"p","value":"v"}],
 				"actions":[{"name":"date","version":"0.0.1","annotations":[{"key":"exec","value":"nodejs"}]}],
 				"feeds":[{"name":"changes","version":"0.0.1"}]}`)(w, r)
+		case "/api/v1/namespaces/_/packages":
+			replyJSON(200, `[{"namespace":"guest","name":"utils","publish":true,"binding":false},
+				{"namespace":"guest","name":"mine","publish":false,"binding":{"namespace":"whisk.system","name":"alarms"}}]`)(w, r)
 		case "/api/v1/namespaces/_/packages/mine":
 			replyJSON(200, `{"namespace":"guest","name":"mine","publish":false,"binding":{"namespace":"whisk.system","name":"alarms"}}`)(w, r)
 		case "/api/v1/namespaces/_/triggers/tick":
@@ -197,6 +200,10 @@ func TestEntityDecoding(t *testing.T) {
 	b, err := c.GetPackage(ctx, "mine")
 	if err != nil || !b.IsBinding() || *b.Binding != (Binding{Namespace: "whisk.system", Name: "alarms"}) {
 		t.Errorf("GetPackage(mine) = %+v, %v", b, err)
+	}
+	ps, err := c.ListPackages(ctx, "", ListOptions{})
+	if err != nil || len(ps) != 2 || ps[0].IsBinding() || !ps[1].IsBinding() || ps[1].Binding.Name != "alarms" {
+		t.Errorf("ListPackages = %+v, %v", ps, err)
 	}
 	tr, err := c.GetTrigger(ctx, "tick")
 	if err != nil || tr.Feed() != "/whisk.system/alarms/alarm" || string(tr.Limits) != "{}" ||

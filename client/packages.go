@@ -1,7 +1,9 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -34,6 +36,19 @@ func (p *Package) IsBinding() bool { return p.Binding != nil && p.Binding.Name !
 type Binding struct {
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name,omitempty"`
+}
+
+// UnmarshalJSON decodes a binding object, and the boolean that OpenWhisk's
+// package lists carry instead of it ("binding": false): a boolean decodes
+// to the empty Binding.
+func (b *Binding) UnmarshalJSON(data []byte) error {
+	switch string(bytes.TrimSpace(data)) {
+	case "true", "false":
+		*b = Binding{}
+		return nil
+	}
+	type plain Binding
+	return json.Unmarshal(data, (*plain)(b))
 }
 
 // PackagePut is the body of a package create or update (OpenWhisk's

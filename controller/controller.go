@@ -446,8 +446,9 @@ func (c *Controller) enqueue(ctx context.Context, msg *bus.ActivationMessage) er
 	return nil
 }
 
-// StreamConfig is the async stream as the controller creates it.
-func (cfg Config) StreamConfig() jetstream.StreamConfig {
+// streamConfig is the async stream as the controller creates it; cfg has
+// its defaults set.
+func (cfg Config) streamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        bus.AsyncStream,
 		Description: "Gust: accepted non-blocking activations, a work queue for invokers",
@@ -494,7 +495,7 @@ func (c *Controller) setupStream(ctx context.Context) error {
 func (c *Controller) ensureStream(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
-	want := c.cfg.StreamConfig()
+	want := c.cfg.streamConfig()
 	_, err := c.js.CreateStream(ctx, want)
 	if err == nil {
 		return nil

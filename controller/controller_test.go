@@ -204,7 +204,7 @@ func TestHomeSpread(t *testing.T) {
 func TestDeadInvokerGetsNoWork(t *testing.T) {
 	t.Parallel()
 	srv := startNATS(t)
-	cfg := testConfig()
+	cfg := shortLived()
 	c := startController(t, srv, cfg)
 	quiet := newFake(t, srv, "t.", "quiet")
 	alive := newFake(t, srv, "t.", "alive")
@@ -244,7 +244,7 @@ func TestDeadInvokerGetsNoWork(t *testing.T) {
 func TestNoInvokers(t *testing.T) {
 	t.Parallel()
 	srv := startNATS(t)
-	c := startController(t, srv, testConfig())
+	c := startController(t, srv, shortLived())
 	_, err := c.Invoke(context.Background(), message(action("lonely", 256), true), time.Second)
 	if !errors.Is(err, ErrNoInvokers) {
 		t.Fatalf("Invoke with no invokers: err = %v, want ErrNoInvokers", err)
@@ -351,7 +351,7 @@ func TestWaitElapsed(t *testing.T) {
 func TestAbandonedCallExpires(t *testing.T) {
 	t.Parallel()
 	srv := startNATS(t)
-	cfg := testConfig()
+	cfg := shortLived() // sweeps every DeadAfter/3
 	cfg.LateReplyGrace = 50 * time.Millisecond
 	c := startController(t, srv, cfg)
 	f := newFake(t, srv, "t.", "mute", withDelay(time.Hour)) // never answers in time

@@ -51,9 +51,17 @@ func testLogger(tb testing.TB) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// testConfig is a Config with short liveness windows for tests.
+// testConfig is a Config for tests: invokers that beat once stay alive for
+// the test, however slow the machine (see shortLived).
 func testConfig() Config {
-	return Config{ID: "test", Prefix: "t.", DeadAfter: 400 * time.Millisecond}
+	return Config{ID: "test", Prefix: "t.", DeadAfter: time.Minute}
+}
+
+// shortLived is testConfig for tests of invokers dying.
+func shortLived() Config {
+	cfg := testConfig()
+	cfg.DeadAfter = 400 * time.Millisecond
+	return cfg
 }
 
 // startController runs a controller until the test ends.

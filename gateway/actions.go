@@ -473,23 +473,12 @@ type execSummary struct {
 	Binary bool `json:"binary"`
 }
 
-// listActions lists the namespace's actions, or a package's with
-// …/actions/{pkg}/: ?skip, ?limit, ?count=true → {"actions": N}.
+// listActions lists the namespace's actions, or a package's or binding's
+// with …/actions/{pkg}/: ?skip, ?limit, ?count=true → {"actions": N}.
 func (g *Gateway) listActions(c *fiber.Ctx, p *principal, _ time.Time) error {
-	ns, err := checkNamespace(c, p)
+	ns, prefix, err := g.actionListScope(c, p) // packages.go: resolves a binding
 	if err != nil {
 		return err
-	}
-	prefix := ""
-	if c.Params("pkg") != "" {
-		pkg, err := pathParam(c, "pkg")
-		if err != nil {
-			return err
-		}
-		if !whisk.ValidName(pkg) {
-			return errBadEntityName
-		}
-		prefix = pkg + "/"
 	}
 	skip, limit, err := listPage(c, store.Actions)
 	if err != nil {

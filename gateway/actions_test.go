@@ -395,7 +395,7 @@ func TestActionList(t *testing.T) {
 			{"?count=true", 200, `{"actions":5}`},
 			{"?count=true&skip=2", 200, `{"actions":3}`},
 			{"pkg/", 200, "guest/pkg/e"},
-			{"nopkg/", 200, ""},
+			{"nopkg/", 404, msgNotFound},
 			{"?limit=201", 400, "The value '201' is not in the range of 0 to 200 for actions."},
 			{"?limit=-1", 400, "The value '-1' is not in the range of 0 to 200 for actions."},
 			{"?skip=-1", 400, "The value '-1' is not greater than or equal to 0 for actions."},

@@ -25,6 +25,14 @@ type cachedAction struct {
 	final         bool
 	provideAPIKey bool
 
+	// public: the action is in a package other namespaces may use (a
+	// published package, or any package of whisk.system); see packages.go.
+	public bool
+	// annotations are added to the activation record (binding).
+	annotations whisk.KeyValues
+	// web is what the action's annotations say about web invocations.
+	web webAnnotations
+
 	expires int64 // unix nanoseconds
 }
 
@@ -48,6 +56,7 @@ func newCachedAction(a *whisk.Action) *cachedAction {
 		initEnv:       a.Parameters.InitEnv(),
 		final:         a.Annotations.Bool(annFinal),
 		provideAPIKey: a.Annotations.Bool(annProvideAPIKey),
+		web:           parseWebAnnotations(a.Annotations),
 	}
 	size := 2
 	for _, p := range a.Parameters {
@@ -123,9 +132,10 @@ func newActionCache(ttl time.Duration) *actionCache {
 	return &actionCache{ttl: ttl, m: make(map[actionKey]*cachedAction), flights: make(map[actionKey]*flight)}
 }
 
-// loader reads an action from the store. It is also where names are
-// validated: only valid names ever enter the cache, so a hit needs no check.
-type loader func(ctx context.Context, ns, pkg, name string) (*whisk.Action, error)
+// loader reads an action from the store (through its package or binding)
+// and prepares it. It is also where names are validated: only valid names
+// ever enter the cache, so a hit needs no check.
+type loader func(ctx context.Context, ns, pkg, name string) (*cachedAction, error)
 
 // get returns the cached action ns/pkg/name, loading it when missing or
 // expired. The strings may alias request memory: they are cloned before
@@ -155,9 +165,9 @@ func (ac *actionCache) get(ctx context.Context, now int64, ns, pkg, name string,
 	ac.fmu.Unlock()
 
 	gen := ac.gen.Load()
-	a, err := load(ctx, k.ns, k.pkg, k.name)
+	loaded, err := load(ctx, k.ns, k.pkg, k.name)
 	if err == nil {
-		f.ca = newCachedAction(a)
+		f.ca = loaded
 		f.ca.expires = time.Now().UnixNano() + int64(ac.ttl)
 		ac.mu.Lock()
 		if ac.gen.Load() == gen {
@@ -190,6 +200,19 @@ func (ac *actionCache) invalidate(ns, pkg, name string) {
 	ac.mu.Unlock()
 	ac.fmu.Lock()
 	delete(ac.flights, k)
+	ac.fmu.Unlock()
+}
+
+// invalidateAll forgets every action, for writes that may change many
+// entries at once: a package's parameters or annotations reach its actions
+// and every binding of it, in any namespace.
+func (ac *actionCache) invalidateAll() {
+	ac.gen.Add(1)
+	ac.mu.Lock()
+	clear(ac.m)
+	ac.mu.Unlock()
+	ac.fmu.Lock()
+	clear(ac.flights)
 	ac.fmu.Unlock()
 }
 

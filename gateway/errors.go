@@ -22,6 +22,9 @@ var (
 	// ErrThrottled: a namespace's invocation rate or concurrency limit is
 	// reached (429).
 	ErrThrottled = errors.New("too many requests")
+	// ErrNotReady: a web action's blocking wait elapsed before its result
+	// (202 "Response not yet ready.", with the activation id header).
+	ErrNotReady = errors.New("response not yet ready")
 )
 
 // clientError carries the exact message a client sees, in OpenWhisk's

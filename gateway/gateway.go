@@ -50,6 +50,7 @@ type Gateway struct {
 	app  *fiber.App
 
 	auth      *authCache
+	owners    *authCache // web actions' namespaces, by name (web.go)
 	actions   *actionCache
 	throttles *throttles
 
@@ -88,6 +89,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		ctrl:      deps.Controller,
 		log:       log,
 		auth:      newAuthCache(cfg.AuthCacheTTL),
+		owners:    newAuthCache(cfg.AuthCacheTTL),
 		actions:   newActionCache(cfg.ActionCacheTTL),
 		throttles: newThrottles(),
 		ready:     make(chan struct{}),
@@ -195,15 +197,25 @@ func (g *Gateway) routes() {
 	act := ns + "/:ns/actions"
 	app.Get(act, g.authed(g.listActions))
 	app.Get(act+"/", g.authed(g.listActions))
-	for _, p := range []string{act + "/:name", act + "/:pkg/:name"} {
-		app.Put(p, g.authed(g.putAction))
-		app.Get(p, g.authed(g.getAction))
-		app.Delete(p, g.authed(g.deleteAction))
-		app.Post(p, g.authed(g.invoke))
-	}
+	app.Put(act+"/:name", g.authed(g.putAction))
+	app.Get(act+"/:name", g.authed(g.getAction))
+	app.Delete(act+"/:name", g.authed(g.deleteAction))
+	app.Post(act+"/:name", g.authed(g.invoke))
+	// actions in a package or binding (packages.go)
+	app.Put(act+"/:pkg/:name", g.authed(g.putPackagedAction))
+	app.Get(act+"/:pkg/:name", g.authed(g.getPackagedAction))
+	app.Delete(act+"/:pkg/:name", g.authed(g.deletePackagedAction))
+	app.Post(act+"/:pkg/:name", g.authed(g.invoke))
 	// After ".../:name": Fiber lets a pattern's trailing slash be absent, so
 	// this route would otherwise also take ".../actions/name".
 	app.Get(act+"/:pkg/", g.authed(g.listActions))
+
+	pkgs := ns + "/:ns/packages"
+	app.Get(pkgs, g.authed(g.listPackages))
+	app.Get(pkgs+"/", g.authed(g.listPackages))
+	app.Put(pkgs+"/:name", g.authed(g.putPackage))
+	app.Get(pkgs+"/:name", g.authed(g.getPackage))
+	app.Delete(pkgs+"/:name", g.authed(g.deletePackage))
 
 	acts := ns + "/:ns/activations"
 	app.Get(acts, g.authed(g.listActivations))
@@ -211,4 +223,7 @@ func (g *Gateway) routes() {
 	app.Get(acts+"/:id", g.authed(g.getActivation))
 	app.Get(acts+"/:id/result", g.authed(g.getActivationResult))
 	app.Get(acts+"/:id/logs", g.authed(g.getActivationLogs))
+
+	// web actions: any method, no key (web.go)
+	app.All(webPrefix+":ns/:pkg/*", g.web)
 }

@@ -238,9 +238,15 @@ func mustStatus(t testing.TB, what string, r response, want int) {
 	}
 }
 
-// putAction creates or replaces an action in guest from a JSON body.
+// putAction creates or replaces an action in guest from a JSON body; for
+// "pkg/name", it creates the package pkg first unless it exists.
 func (h *harness) putAction(name string, body any) whisk.Action {
 	h.t.Helper()
+	if pkg, _, ok := strings.Cut(name, "/"); ok {
+		if r := h.do("GET", "/api/v1/namespaces/_/packages/"+pkg, guestAuth, nil); r.status == 404 {
+			mustStatus(h.t, "PUT package "+pkg, h.do("PUT", "/api/v1/namespaces/_/packages/"+pkg, guestAuth, map[string]any{}), 200)
+		}
+	}
 	r := h.do("PUT", "/api/v1/namespaces/_/actions/"+name+"?overwrite=true", guestAuth, body)
 	mustStatus(h.t, "PUT "+name, r, 200)
 	var a whisk.Action

@@ -13,7 +13,6 @@ import (
 
 	"github.com/gust-faas/gust/controller"
 	"github.com/gust-faas/gust/internal/bus"
-	"github.com/gust-faas/gust/store"
 	"github.com/gust-faas/gust/whisk"
 )
 
@@ -21,11 +20,11 @@ import (
 // path. On a warm, cached action it reads nothing from the store and
 // encodes the response once.
 func (g *Gateway) invoke(c *fiber.Ctx, p *principal, now time.Time) error {
-	ns, err := checkNamespace(c, p)
+	pkg, name, err := rawEntityName(c) // validated by loadAction on a cache miss
 	if err != nil {
 		return err
 	}
-	pkg, name, err := rawEntityName(c) // validated by loadAction on a cache miss
+	ns, shared, err := actionNamespace(c, p, pkg)
 	if err != nil {
 		return err
 	}
@@ -47,6 +46,9 @@ func (g *Gateway) invoke(c *fiber.Ctx, p *principal, now time.Time) error {
 	}
 
 	ca, err := g.actions.get(g.reqCtx, now.UnixNano(), ns, pkg, name, g.loadAction)
+	if shared {
+		err = checkShared(ca, err, ns, pkg)
+	}
 	if err != nil {
 		return err
 	}
@@ -67,12 +69,13 @@ func (g *Gateway) invoke(c *fiber.Ctx, p *principal, now time.Time) error {
 		V:            bus.Version,
 		ActivationID: id,
 		TransID:      requestID(c),
-		Namespace:    ns,
-		Subject:      ns,
+		Namespace:    p.namespace, // the caller, also for another namespace's shared package
+		Subject:      p.namespace,
 		Action:       ca.action,
 		Args:         args,
 		InitEnv:      ca.initEnv,
 		Blocking:     blocking,
+		Annotations:  ca.annotations,
 		Received:     now.UnixMilli(),
 	}
 	if ca.provideAPIKey {
@@ -108,17 +111,17 @@ func (g *Gateway) blockingWait(c *fiber.Ctx) (time.Duration, error) {
 	return time.Duration(n) * time.Millisecond, nil
 }
 
-// loadAction validates an action's name and reads its document, for the
-// cache.
-func (g *Gateway) loadAction(ctx context.Context, ns, pkg, name string) (*whisk.Action, error) {
-	if err := validEntityName(pkg, name); err != nil {
-		return nil, err
-	}
-	doc, err := g.st.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Actions, Name: joinName(pkg, name)})
+// loadAction validates an action's name, reads its document through its
+// package or binding (resolveAction) and prepares it, for the cache.
+func (g *Gateway) loadAction(ctx context.Context, ns, pkg, name string) (*cachedAction, error) {
+	r, err := g.resolveAction(ctx, ns, pkg, name)
 	if err != nil {
 		return nil, err
 	}
-	return decodeAction(doc)
+	ca := newCachedAction(r.action)
+	ca.public = r.public
+	ca.annotations = r.annotations
+	return ca, nil
 }
 
 // decodeAction decodes a stored action document.

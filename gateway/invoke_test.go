@@ -347,12 +347,12 @@ func TestActionCacheSingleFlight(t *testing.T) {
 	loads := 0
 	var mu sync.Mutex
 	gate := make(chan struct{})
-	load := func(ctx context.Context, ns, pkg, name string) (*whisk.Action, error) {
+	load := func(ctx context.Context, ns, pkg, name string) (*cachedAction, error) {
 		mu.Lock()
 		loads++
 		mu.Unlock()
 		<-gate
-		return &whisk.Action{Namespace: ns, Name: name}, nil
+		return newCachedAction(&whisk.Action{Namespace: ns, Name: name}), nil
 	}
 	ac := newActionCache(time.Hour)
 	var wg sync.WaitGroup
@@ -373,9 +373,9 @@ func TestActionCacheSingleFlight(t *testing.T) {
 	}
 	// a load racing with an invalidation is not cached
 	gate2 := make(chan struct{})
-	slow := func(ctx context.Context, ns, pkg, name string) (*whisk.Action, error) {
+	slow := func(ctx context.Context, ns, pkg, name string) (*cachedAction, error) {
 		<-gate2
-		return &whisk.Action{Namespace: ns, Name: name, Version: "old"}, nil
+		return newCachedAction(&whisk.Action{Namespace: ns, Name: name, Version: "old"}), nil
 	}
 	done := make(chan struct{})
 	go func() {
@@ -386,8 +386,8 @@ func TestActionCacheSingleFlight(t *testing.T) {
 	ac.invalidate("ns", "", "b")
 	close(gate2)
 	<-done
-	fresh := func(ctx context.Context, ns, pkg, name string) (*whisk.Action, error) {
-		return &whisk.Action{Namespace: ns, Name: name, Version: "new"}, nil
+	fresh := func(ctx context.Context, ns, pkg, name string) (*cachedAction, error) {
+		return newCachedAction(&whisk.Action{Namespace: ns, Name: name, Version: "new"}), nil
 	}
 	ca, err := ac.get(context.Background(), time.Now().UnixNano(), "ns", "", "b", fresh)
 	if err != nil || ca.action.Version != "new" {

@@ -44,6 +44,7 @@ const (
 	msgInternal       = "There was an internal server error."
 	msgTooLarge       = "The request content was too large."
 	msgMethod         = "HTTP method not allowed."
+	msgNotReady       = "Response not yet ready."
 )
 
 // common runs first on every request: the transaction id and CORS
@@ -51,6 +52,11 @@ const (
 // authentication; being no route, OPTIONS does not turn unknown paths' 404
 // into 405.
 func (g *Gateway) common(c *fiber.Ctx) error {
+	if isWebPath(c.Path()) {
+		// web actions answer OPTIONS and send CORS headers themselves (web.go)
+		setRequestID(c)
+		return c.Next()
+	}
 	setCommonHeaders(c)
 	if c.Method() == fiber.MethodOptions {
 		return c.SendStatus(fiber.StatusOK)
@@ -72,13 +78,18 @@ var (
 )
 
 func setCommonHeaders(c *fiber.Ctx) {
+	setRequestID(c)
 	h := &c.Response().Header
-	var id [32]byte
-	newID(&id)
-	h.SetCanonical(keyRequestID, id[:])
 	h.SetCanonical(keyAllowOrigin, valAllowOrigin)
 	h.SetCanonical(keyAllowHeaders, valAllowHeaders)
 	h.SetCanonical(keyAllowMethods, valAllowMethods)
+}
+
+// setRequestID gives the response a fresh transaction id.
+func setRequestID(c *fiber.Ctx) {
+	var id [32]byte
+	newID(&id)
+	c.Response().Header.SetCanonical(keyRequestID, id[:])
 }
 
 // requestID is the transaction id of c's response.
@@ -161,12 +172,14 @@ func status(err error) (int, string) {
 		// These are built with user-facing detail ("invalid limits: memory
 		// 64 MB exceeds allowed range [128 MB, 2048 MB]").
 		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, ErrNotReady):
+		return http.StatusAccepted, msgNotReady
 	case errors.Is(err, store.ErrNotFound):
-		return http.StatusNotFound, msgNotFound
+		return pick(http.StatusNotFound, msgNotFound)
 	case errors.Is(err, store.ErrExists):
 		return pick(http.StatusConflict, msgExists)
 	case errors.Is(err, store.ErrConflict):
-		return http.StatusConflict, msgConflict
+		return pick(http.StatusConflict, msgConflict)
 	case errors.As(err, &fe):
 		return fiberStatus(fe)
 	}

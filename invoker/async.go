@@ -25,7 +25,7 @@ const (
 
 // fetchWait bounds one pull request; it is also how long shutdown may wait
 // for the fetch in progress.
-const fetchWait = time.Second
+const fetchWait = 500 * time.Millisecond
 
 // ensureConsumer binds the durable pull consumer of the async stream,
 // creating the stream (a file-backed work queue) and the consumer when they
@@ -123,8 +123,11 @@ func (inv *Invoker) fetchLoop(cons jetstream.Consumer, stop <-chan struct{}) {
 				continue
 			default:
 			}
+			if !inv.acts.enter() {
+				_ = m.Nak()
+				continue
+			}
 			slots <- struct{}{}
-			inv.acts.Add(1)
 			go func() {
 				defer func() {
 					<-slots
@@ -148,7 +151,7 @@ func (inv *Invoker) fetchLoop(cons jetstream.Consumer, stop <-chan struct{}) {
 // redelivered activation that was already recorded is acked without
 // running again.
 func (inv *Invoker) async(m jetstream.Msg, ackWait time.Duration) {
-	defer inv.acts.Done()
+	defer inv.acts.leave()
 	var msg bus.ActivationMessage
 	if err := json.Unmarshal(m.Data(), &msg); err != nil || msg.ActivationID == "" || msg.Namespace == "" {
 		if err == nil {
@@ -158,8 +161,15 @@ func (inv *Invoker) async(m jetstream.Msg, ackWait time.Duration) {
 		_ = m.TermWithReason("invalid activation message")
 		return
 	}
+	// InProgress runs until the message is settled: acked once its record
+	// is durable, or handed back.
 	stop := inProgress(m, ackWait)
-	defer stop()
+	settled := false
+	defer func() {
+		if !settled {
+			stop()
+		}
+	}()
 	if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
 		ctx, cancel := context.WithTimeout(inv.runCtx, 5*time.Second)
 		_, err := inv.deps.Store.GetActivation(ctx, msg.Namespace, msg.ActivationID)
@@ -186,7 +196,9 @@ func (inv *Invoker) async(m jetstream.Msg, ackWait time.Duration) {
 	if err != nil {
 		inv.log.Warn("activation failed", "activation", msg.ActivationID, "err", err)
 	}
+	settled = true
 	inv.rec.write(rec, func(err error) {
+		stop()
 		if err != nil {
 			_ = m.Nak() // the record is not durable: run it again
 			return

@@ -44,6 +44,11 @@
 //
 // # Records
 //
+// A reply bigger than NATS's max payload (a record with megabytes of logs
+// on a server left at the 1 MB default) leaves the logs out; if the result
+// alone is too big, the record is written first and the reply carries it
+// without the result, Result.Error saying to read the store.
+//
 // Each activation gets OpenWhisk's record: the invoking namespace, status
 // code and response, logs (stamped "<RFC3339Nano UTC> stdout: msg", at most
 // limits.logs MB, then OpenWhisk's truncation notice), and the annotations
@@ -56,11 +61,23 @@
 // # Goroutines
 //
 // Run owns: the janitor (pool housekeeping), the heartbeat ticker, the async
-// fetch loop, the recorder's writers, one goroutine per activation (counted
-// by Invoker.acts) with, for asynchronous ones, an InProgress ticker. The
-// pool owns the goroutines starting stem cells and destroying dead idle
-// sandboxes (pool.wg); each sandbox owns two log readers (logCollector),
-// ended by destroying it. Run returns after all of them have ended.
+// fetch loop, the recorder's writers, and one goroutine per activation,
+// admitted by Invoker.acts (a gate the drain closes before waiting, so no
+// activation starts after it) with, for asynchronous ones, an InProgress
+// ticker that runs until the message is acked or handed back (the
+// recorder's callback stops it). The pool owns the goroutines starting stem
+// cells and destroying dead idle sandboxes (pool.wg); each sandbox owns two
+// log readers (logCollector), ended by destroying it. Run returns after all
+// of them have ended.
+//
+// # Shutdown
+//
+// When Run's context ends the invoker stops its heartbeats, drains its
+// invoke subscription (requests already delivered still run; later ones get
+// "no responders" and the controller places them elsewhere), stops pulling
+// from JetStream, and waits up to DrainTimeout for the activations in
+// flight. Then it cancels the rest, destroys every sandbox, writes the
+// pending records and returns.
 //
 // # Locks
 //

@@ -724,3 +724,24 @@ func TestDrainTimeoutAborts(t *testing.T) {
 	}
 	e.drained(js)
 }
+
+func TestInvokePrewarmed(t *testing.T) {
+	e := newEnv(t)
+	inv, _ := e.start(Config{Prewarm: []PrewarmConfig{{Kind: "nodejs", MemoryMB: 256, Count: 1}}})
+	eventually(t, "a stem cell", func() bool { return inv.Stats().Prewarmed == 1 })
+	a := e.action("pre", "nodejs", helloJS, whisk.Limits{Timeout: 10000, Memory: 256, Logs: 1})
+	rec := e.invoke(inv, e.message(a, `{"name":"stem"}`)).Activation
+	if rec.StatusCode != 0 || ann(rec, whisk.AnnStart) != `"prewarmed"` || ann(rec, whisk.AnnInitTime) == "" {
+		t.Fatalf("record %d %s, start %s, initTime %s", rec.StatusCode, rec.Response.Result, ann(rec, whisk.AnnStart), ann(rec, whisk.AnnInitTime))
+	}
+	if len(rec.Logs) != 2 {
+		t.Errorf("logs = %q", rec.Logs)
+	}
+	// The stem cell is replaced.
+	eventually(t, "a new stem cell", func() bool { return inv.Stats().Prewarmed == 1 })
+	// Another memory size does not take it.
+	b := e.action("pre512", "nodejs", helloJS, whisk.Limits{Timeout: 10000, Memory: 512, Logs: 1})
+	if rec := e.invoke(inv, e.message(b, `{"name":"x"}`)).Activation; ann(rec, whisk.AnnStart) != `"cold"` {
+		t.Errorf("512 MB start = %s, want cold", ann(rec, whisk.AnnStart))
+	}
+}

@@ -34,8 +34,37 @@ type Invoker struct {
 	// drain and is cancelled when DrainTimeout passes.
 	runCtx    context.Context
 	cancelRun context.CancelFunc
-	acts      sync.WaitGroup // activation goroutines
+	acts      gate // activation goroutines
 	draining  atomic.Bool
+}
+
+// gate counts the activation goroutines and, once closed, admits no more,
+// so that waiting for them cannot race with a late start.
+type gate struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// enter admits one goroutine; false once the gate is closed.
+func (g *gate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.wg.Add(1)
+	return true
+}
+
+func (g *gate) leave() { g.wg.Done() }
+
+// closeAndWait admits no more goroutines and waits for those inside.
+func (g *gate) closeAndWait() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.wg.Wait()
 }
 
 // New builds an invoker; it starts nothing.
@@ -167,7 +196,7 @@ func (inv *Invoker) drain(sub *nats.Subscription, stopFetch chan struct{}, fetch
 	// No new activation starts from here: wait for those in flight.
 	done := make(chan struct{})
 	go func() {
-		inv.acts.Wait()
+		inv.acts.closeAndWait()
 		close(done)
 	}()
 	select {
@@ -184,14 +213,17 @@ func (inv *Invoker) drain(sub *nats.Subscription, stopFetch chan struct{}, fetch
 // onInvoke is the NATS handler of the invoke subject; it hands each
 // request to its own goroutine, which the invoker waits for.
 func (inv *Invoker) onInvoke(m *nats.Msg) {
-	inv.acts.Add(1)
+	if !inv.acts.enter() {
+		inv.respond(m, &bus.Result{V: bus.Version, Error: ErrShuttingDown.Error()})
+		return
+	}
 	go inv.invoke(m)
 }
 
 // invoke runs one blocking activation and answers with its record as soon
 // as it is known; the record is written to the store afterwards.
 func (inv *Invoker) invoke(m *nats.Msg) {
-	defer inv.acts.Done()
+	defer inv.acts.leave()
 	var msg bus.ActivationMessage
 	if err := json.Unmarshal(m.Data, &msg); err != nil {
 		inv.log.Warn("invalid activation message", "subject", m.Subject, "err", err)

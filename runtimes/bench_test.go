@@ -24,25 +24,84 @@ var echo = map[string]string{
 // benchPayload is a 256-byte argument object.
 var benchPayload = `{"payload":"` + strings.Repeat("x", 256-len(`{"payload":""}`)) + `"}`
 
-// startEcho starts a proxy for kind with the echo action, its logs going to
-// /dev/null as they would go to a file.
-func startEcho(b *testing.B, kind string) *proxyProc {
+// echoInit is the InitValue of kind's echo action.
+func echoInit(b *testing.B, kind string) InitValue {
 	b.Helper()
 	needInterpreter(b, kind)
+	v := InitValue{Code: echo[kind]}
+	if kind == whisk.KindGo {
+		v.Code, v.Binary = compileGo(b, []byte(echo[kind]), ""), true
+	}
+	return v
+}
+
+// devNull is where benchmarked proxies write their logs, as to a file.
+func devNull(b *testing.B) *os.File {
+	b.Helper()
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { null.Close() })
-	v := InitValue{Code: echo[kind]}
-	if kind == whisk.KindGo {
-		v.Code, v.Binary = compileGo(b, []byte(echo[kind]), ""), true
-	}
-	p := startProxyOut(b, kind, null)
+	return null
+}
+
+// startEcho starts a proxy for kind with the echo action.
+func startEcho(b *testing.B, kind string) *proxyProc {
+	b.Helper()
+	v := echoInit(b, kind)
+	p := startProxyOut(b, kind, devNull(b))
 	if err := p.client.Init(context.Background(), &InitRequest{Value: v}); err != nil {
 		b.Fatal(err)
 	}
 	return p
+}
+
+// BenchmarkColdStart measures a cold start: start the proxy (re-exec), wait
+// for its socket, /init, first /run. The Go action is compiled beforehand,
+// as the invoker does.
+func BenchmarkColdStart(b *testing.B) {
+	for _, kind := range allKinds {
+		b.Run(kind, func(b *testing.B) {
+			v := echoInit(b, kind)
+			out := devNull(b)
+			for b.Loop() {
+				p := startProxyOut(b, kind, out)
+				if err := p.client.Init(context.Background(), &InitRequest{Value: v}); err != nil {
+					b.Fatal(err)
+				}
+				if res, err := p.client.Run(context.Background(), runReq(benchPayload)); err != nil || !res.Success() {
+					b.Fatal(res, err)
+				}
+				b.StopTimer()
+				p.stop()
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkInit measures /init alone on a proxy started ahead of time (a
+// prewarmed sandbox: node and python launchers are already running).
+func BenchmarkInit(b *testing.B) {
+	for _, kind := range allKinds {
+		b.Run(kind, func(b *testing.B) {
+			v := echoInit(b, kind)
+			out := devNull(b)
+			for b.Loop() {
+				b.StopTimer()
+				p := startProxyOut(b, kind, out)
+				time.Sleep(200 * time.Millisecond) // let the launcher boot
+				b.StartTimer()
+				if err := p.client.Init(context.Background(), &InitRequest{Value: v}); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				p.stop()
+				b.StartTimer()
+			}
+		})
+	}
 }
 
 // BenchmarkWarmRun measures a warm /run round trip through Client and the

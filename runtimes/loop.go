@@ -201,15 +201,21 @@ func (l *loop) run(body, dst []byte) ([]byte, error) {
 // fail marks the loop unusable after an I/O error and returns the developer
 // error every later run gets. Called with mu held.
 func (l *loop) fail(ioErr error) error {
-	if errors.Is(ioErr, errLineTooLong) {
-		l.kill()
-		l.broken = runError(fmt.Sprintf("The action's result exceeds %d bytes.", maxResultLine))
-		return l.broken
-	}
 	l.kill()
-	l.broken = runError(msgAbnormalRun + " (" + l.exitStatus() + ")")
+	l.broken = l.brokenError(ioErr)
 	return l.broken
 }
+
+// brokenError is the developer error for a launcher that failed with ioErr
+// and has been killed.
+func (l *loop) brokenError(ioErr error) runError {
+	if errors.Is(ioErr, errLineTooLong) {
+		return runError(fmt.Sprintf("The action's result exceeds %d bytes.", maxResultLine))
+	}
+	return runError(msgAbnormalRun + " (" + l.exitStatus() + ")")
+}
+
+func (l *loop) trusted() bool { return l.trust }
 
 func (l *loop) runConcurrent(body []byte) ([]byte, error) {
 	ch := make(chan loopReply, 1)
@@ -247,12 +253,9 @@ func (l *loop) dispatch() {
 		line, err := readLine(l.rd, nil)
 		if err != nil {
 			l.kill()
-			msg := msgAbnormalRun + " (" + l.exitStatus() + ")"
-			if errors.Is(err, errLineTooLong) {
-				msg = fmt.Sprintf("The action's result exceeds %d bytes.", maxResultLine)
-			}
+			broken := l.brokenError(err)
 			l.pmu.Lock()
-			l.broken = runError(msg)
+			l.broken = broken
 			for id, ch := range l.pending {
 				ch <- loopReply{err: l.broken}
 				delete(l.pending, id)

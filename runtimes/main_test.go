@@ -53,6 +53,7 @@ type proxyProc struct {
 	cmd            *exec.Cmd
 	stdout, stderr *syncBuffer
 	client         *Client
+	stop           func() // SIGTERM and wait; idempotent, also a cleanup
 }
 
 // startProxy starts a proxy for kind and waits until it accepts connections.
@@ -83,17 +84,21 @@ func startProxyOut(t testing.TB, kind string, out *os.File) *proxyProc {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		p.client.Close()
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			p.cmd.Process.Kill()
-			<-exited
-			t.Errorf("the proxy did not stop on SIGTERM")
-		}
-	})
+	var once sync.Once
+	p.stop = func() {
+		once.Do(func() {
+			p.client.Close()
+			p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				p.cmd.Process.Kill()
+				<-exited
+				t.Errorf("the proxy did not stop on SIGTERM")
+			}
+		})
+	}
+	t.Cleanup(p.stop)
 	p.client = NewClient(p.dial)
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -89,8 +89,6 @@ type runner interface {
 	stop()
 }
 
-func (l *loop) trusted() bool { return l.trust }
-
 // proxy is one runtime proxy: a work directory, maybe a launcher started
 // ahead of /init, and after /init the action's runner.
 type proxy struct {

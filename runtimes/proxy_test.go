@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -316,6 +317,10 @@ func TestZipActions(t *testing.T) {
 			"helper.py":    "def greet(n):\n    return 'Hello, ' + n\n",
 			"data/msg.txt": "unused",
 		}, "", `{"greeting":"Hello, Ada"}`},
+		{whisk.KindPython, map[string]string{
+			"__main__.py": "import vpkg\ndef main(args):\n    return {'greeting': vpkg.greet(args['name'])}\n",
+			"virtualenv/lib/python3.11/site-packages/vpkg.py": "def greet(n):\n    return 'Hello from the virtualenv, ' + n\n",
+		}, "", `{"greeting":"Hello from the virtualenv, Ada"}`},
 		{whisk.KindBlackbox, map[string]string{
 			"exec*":      "#!/bin/sh\n. ./lib.sh\ngreet\n",
 			"lib.sh":     "greet() { echo 'a log line'; echo '{\"greeting\":\"Hello from a zip\"}'; }\n",
@@ -690,5 +695,94 @@ func TestServeReplacesStaleSocket(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChildrenDieWithProxy kills the proxy outright: the launcher and a
+// blackbox run in progress must die with it (Pdeathsig), not linger.
+func TestChildrenDieWithProxy(t *testing.T) {
+	tests := []struct{ kind, code string }{
+		{whisk.KindBlackbox, "#!/bin/sh\necho $$ > \"$PIDFILE\"\nexec sleep 60\n"},
+		{whisk.KindNode, "function main() { require('fs').writeFileSync(process.env.PIDFILE, String(process.pid)); return new Promise(() => {}); }"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			needInterpreter(t, tt.kind)
+			pidfile := filepath.Join(t.TempDir(), "pid")
+			p := startProxy(t, tt.kind)
+			ctx := ctxT(t, 20*time.Second)
+			v := InitValue{Code: tt.code, Env: map[string]string{"PIDFILE": pidfile}}
+			if err := p.client.Init(ctx, &InitRequest{Value: v}); err != nil {
+				t.Fatal(err)
+			}
+			go p.client.Run(ctx, runReq(`{}`))
+			var pid int
+			for pid == 0 {
+				if b, err := os.ReadFile(pidfile); err == nil {
+					fmt.Sscan(string(b), &pid)
+				}
+				if ctx.Err() != nil {
+					t.Fatal("the action did not start")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			p.cmd.Process.Kill()
+			for alive(pid) {
+				if ctx.Err() != nil {
+					t.Fatalf("process %d outlived the proxy", pid)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// alive reports whether pid runs: it exists and is not a zombie waiting for
+// its new parent (here PID 1, which may reap slowly) to collect it.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...: the state follows the last ')'.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
+
+// TestNodeConcurrentCrash: runs in flight when the launcher dies all get a
+// developer error, and so do later ones.
+func TestNodeConcurrentCrash(t *testing.T) {
+	needInterpreter(t, whisk.KindNode)
+	p := startProxy(t, whisk.KindNode)
+	ctx := ctxT(t, 10*time.Second)
+	code := `let n = 0;
+function main(p) {
+  if (++n === 4) setTimeout(() => process.exit(2), 10);
+  return new Promise(() => {});
+}`
+	v := InitValue{Code: code, Env: map[string]string{"__OW_ALLOW_CONCURRENT": "true"}}
+	if err := p.client.Init(ctx, &InitRequest{Value: v}); err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan RunResult, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			res, err := p.client.Run(ctx, runReq(`{}`))
+			if err != nil {
+				t.Error(err)
+			}
+			results <- res
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if res := <-results; !res.DeveloperError() || !strings.Contains(string(res.Body), "exit status 2") {
+			t.Errorf("run in flight: %d %s, want a developer error", res.Status, res.Body)
+		}
+	}
+	if res, err := p.client.Run(ctx, runReq(`{}`)); err != nil || !res.DeveloperError() {
+		t.Errorf("run after the crash: %+v %v", res, err)
 	}
 }

@@ -302,22 +302,29 @@ func actionInvoke(ctx context.Context, a *app, in *input) error {
 	if err != nil {
 		return apiFailure(err, true, "Unable to invoke action '%s'", q.entityName)
 	}
-	header := fmt.Sprintf("ok: invoked /%s/%s with id %s\n", q.namespace, q.entityName, inv.ActivationID)
+	return a.printInvocation(q, inv, blocking, !result)
+}
+
+// printInvocation prints an invocation of q as wsk does: on stdout for a
+// success, "ok: invoked" with header and the answer when blocking; a failed
+// activation on stderr, with an exit status from its HTTP status; and a
+// blocking invocation that did not finish in time as "not yet finished".
+func (a *app) printInvocation(q qname, inv *client.Invocation, blocking, header bool) error {
 	switch {
 	case inv.Status == http.StatusAccepted && blocking:
 		fmt.Fprintf(a.stderr, "ok: invoked /%s/%s, but the request has not yet finished, with id %s\n", q.namespace, q.entityName, inv.ActivationID)
 		return &failure{code: exitTimedOut, silent: true}
 	case inv.Status >= 200 && inv.Status <= 299:
-		if !result {
-			fmt.Fprint(a.stdout, header)
+		if header {
+			fmt.Fprintf(a.stdout, "ok: invoked /%s/%s with id %s\n", q.namespace, q.entityName, inv.ActivationID)
 		}
 		if blocking {
 			printJSON(a.stdout, generic(inv.Body))
 		}
 		return nil
 	default: // a failed activation: shown on stderr, exit status from the HTTP status
-		if !result {
-			fmt.Fprint(a.stderr, header)
+		if header {
+			fmt.Fprintf(a.stderr, "ok: invoked /%s/%s with id %s\n", q.namespace, q.entityName, inv.ActivationID)
 		}
 		printJSON(a.stderr, generic(inv.Body))
 		return &failure{code: inv.Status - 256, silent: true}

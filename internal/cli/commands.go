@@ -126,6 +126,78 @@ func nameSortFlag() *flagSpec {
 	return &flagSpec{long: "name-sort", short: "n", kind: boolFlag, usage: "sorts a list alphabetically by entity name; only applicable within the limit/skip returned entity block"}
 }
 
+// listFlags are the flags of `package|trigger|rule list`.
+func listFlags(what string) []*flagSpec {
+	return []*flagSpec{
+		{long: "skip", short: "s", kind: intFlag, arg: "SKIP", usage: "exclude the first SKIP number of " + what + " from the result"},
+		{long: "limit", short: "l", kind: intFlag, arg: "LIMIT", usage: "only return LIMIT number of " + what + " from the collection", def: "30"},
+		nameSortFlag(),
+	}
+}
+
+func withFlags(groups ...[]*flagSpec) []*flagSpec {
+	var fs []*flagSpec
+	for _, g := range groups {
+		fs = append(fs, g...)
+	}
+	return fs
+}
+
+func packageCommand() *command {
+	put := func() []*flagSpec {
+		return withFlags(annotationFlags(), paramFlags(), []*flagSpec{
+			{long: "shared", kind: stringFlag, arg: "SCOPE", usage: "package visibility SCOPE; yes = shared, no = private"},
+		})
+	}
+	return &command{name: "package", short: "work with packages", subs: []*command{
+		{name: "bind", use: "PACKAGE_NAME BOUND_PACKAGE_NAME", short: "bind parameters to a package", run: packageBind,
+			flags: withFlags(annotationFlags(), paramFlags(), []*flagSpec{{long: "overwrite", short: "o", kind: boolFlag, usage: "overwrite bind"}})},
+		{name: "create", use: "PACKAGE_NAME", short: "create a new package", run: packageCreate, flags: put()},
+		{name: "update", use: "PACKAGE_NAME", short: "update an existing package, or create a package if it does not exist", run: packageUpdate, flags: put()},
+		{name: "get", use: "PACKAGE_NAME [FIELD_FILTER]", short: "get package", run: packageGet, flags: []*flagSpec{
+			{long: "summary", short: "s", kind: boolFlag, usage: "summarize package details; parameters with prefix \"*\" are bound"},
+		}},
+		{name: "delete", use: "PACKAGE_NAME", short: "delete package", run: packageDelete},
+		{name: "list", use: "[NAMESPACE]", short: "list all packages", run: packageList, flags: listFlags("packages")},
+		{name: "refresh", use: "[NAMESPACE]", short: "refresh package bindings", run: packageRefresh},
+	}}
+}
+
+func triggerCommand() *command {
+	feedParam := &flagSpec{long: "feed-param", short: "F", kind: pairFlag, arg: "KEY VALUE", usage: "feed parameter values in KEY VALUE format"}
+	triggerParam := &flagSpec{long: "trigger-param", short: "T", kind: pairFlag, arg: "KEY VALUE", usage: "trigger parameter values in KEY VALUE format"}
+	return &command{name: "trigger", short: "work with triggers", subs: []*command{
+		{name: "create", use: "TRIGGER_NAME", short: "create new trigger", run: triggerCreate, flags: withFlags(annotationFlags(), paramFlags(), []*flagSpec{
+			{long: "feed", short: "f", kind: stringFlag, arg: "ACTION_NAME", usage: "trigger feed ACTION_NAME"}, feedParam, triggerParam,
+		})},
+		{name: "update", use: "TRIGGER_NAME", short: "update an existing an trigger, or create a trigger if it does not exist", run: triggerUpdate,
+			flags: withFlags(annotationFlags(), paramFlags(), []*flagSpec{feedParam, triggerParam})},
+		{name: "get", use: "TRIGGER_NAME [FIELD_FILTER]", short: "get trigger", run: triggerGet, flags: []*flagSpec{
+			{long: "summary", short: "s", kind: boolFlag, usage: "summarize trigger details; parameters with prefix \"*\" are bound"},
+		}},
+		{name: "delete", use: "TRIGGER_NAME", short: "delete trigger", run: triggerDelete},
+		{name: "list", use: "[NAMESPACE]", short: "list all triggers", run: triggerList, flags: listFlags("triggers")},
+		{name: "fire", use: "TRIGGER_NAME [PAYLOAD]", short: "fire trigger event", run: triggerFire, flags: paramFlags()},
+	}}
+}
+
+func ruleCommand() *command {
+	return &command{name: "rule", short: "work with rules", subs: []*command{
+		{name: "create", use: "RULE_NAME TRIGGER_NAME ACTION_NAME", short: "create new rule", run: ruleCreate},
+		{name: "update", use: "RULE_NAME TRIGGER_NAME ACTION_NAME", short: "update an existing rule, or create a rule if it does not exist", run: ruleUpdate},
+		{name: "enable", use: "RULE_NAME", short: "enable rule", run: ruleEnable},
+		{name: "disable", use: "RULE_NAME", short: "disable rule", run: ruleDisable},
+		{name: "status", use: "RULE_NAME", short: "get rule status", run: ruleStatus},
+		{name: "get", use: "RULE_NAME", short: "get rule", run: ruleGet, flags: []*flagSpec{
+			{long: "summary", short: "s", kind: boolFlag, usage: "summarize rule details"},
+		}},
+		{name: "delete", use: "RULE_NAME", short: "delete rule", run: ruleDelete, flags: []*flagSpec{
+			{long: "disable", kind: boolFlag, usage: "automatically disable rule before deleting it"},
+		}},
+		{name: "list", use: "[NAMESPACE]", short: "list all rules", run: ruleList, flags: listFlags("rules")},
+	}}
+}
+
 func lastFlag() *flagSpec {
 	return &flagSpec{long: "last", short: "l", kind: boolFlag, usage: "retrieves the last activation"}
 }
@@ -213,7 +285,7 @@ func newRoot() *command {
 	list := &command{name: "list", short: "list entities in the current namespace", run: namespaceGet, flags: []*flagSpec{nameSortFlag()}}
 
 	root := &command{name: "gust", short: "Gust: a Function-as-a-Service platform, compatible with Apache OpenWhisk's wsk.",
-		subs: []*command{action, activation, namespace, property, list}}
+		subs: []*command{action, activation, packageCommand(), ruleCommand(), triggerCommand(), namespace, property, list}}
 	link(root)
 	return root
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,21 +19,27 @@ import (
 )
 
 // fakeAPI is an in-memory OpenWhisk REST API at the HTTP seam: enough of
-// actions, invocations, activations, namespaces and entity lists for the
-// CLI's logic, with every request recorded.
+// actions, invocations, packages, triggers, rules, activations and namespaces
+// for the CLI's logic, with every request recorded. The key's namespace is
+// "guest" ("_"); "whisk.system" also exists, for feeds.
 //
 // Invoking an action named "fail" ends in an application error, one named
-// "slow" outlives a blocking wait (202); any other action answers
-// {"payload": "Hello, <name>!"} and logs one line.
+// "slow" outlives a blocking wait (202), one named "broken" answers a 500
+// error without a record; a sequence invokes its components; any other
+// action answers {"payload": "Hello, <name>!"} and logs one line.
 type fakeAPI struct {
 	srv *httptest.Server
 
 	mu          sync.Mutex
-	actions     map[string]*whisk.Action // "ns/entityName"
-	activations []*whisk.Activation      // oldest first
+	actions     map[string]*whisk.Action   // "ns/entityName"
+	packages    map[string]*client.Package // "ns/name"
+	triggers    map[string]*client.Trigger // "ns/name"
+	rules       map[string]*client.Rule    // "ns/name"
+	activations []*whisk.Activation        // oldest first
 	requests    []recorded
 	nextID      int
-	clock       int64 // epoch ms of the next activation
+	clock       int64                  // epoch ms of the next activation
+	refresh     *client.BindingUpdates // the answer of a package refresh; nil for 404
 }
 
 type recorded struct {
@@ -45,7 +52,8 @@ const fakeNamespace = "guest"
 
 func newFakeAPI(t *testing.T) *fakeAPI {
 	t.Helper()
-	f := &fakeAPI{actions: map[string]*whisk.Action{}, clock: 1700000000000}
+	f := &fakeAPI{actions: map[string]*whisk.Action{}, packages: map[string]*client.Package{},
+		triggers: map[string]*client.Trigger{}, rules: map[string]*client.Rule{}, clock: 1700000000000}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -72,19 +80,32 @@ func (f *fakeAPI) requestCount() int {
 	return len(f.requests)
 }
 
-// addAction stores an action directly.
-func (f *fakeAPI) addAction(entityName, kind, code string) *whisk.Action {
+// fakeNamespaces are the namespaces the fake serves; "_" is the first.
+var fakeNamespaces = []string{fakeNamespace, "whisk.system"}
+
+// splitFakeName splits "[/ns/][pkg/]name" into the namespace (default
+// guest) and the entity name.
+func splitFakeName(name string) (ns, entityName string) {
+	if rest, ok := strings.CutPrefix(name, "/"); ok {
+		ns, entityName, _ = strings.Cut(rest, "/")
+		return ns, entityName
+	}
+	return fakeNamespace, name
+}
+
+// addAction stores an action directly: "name", "pkg/name" or
+// "/ns/[pkg/]name". A kind of "sequence" takes the components, comma
+// separated and fully qualified, as its code.
+func (f *fakeAPI) addAction(name, kind, code string) *whisk.Action {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ns := fakeNamespace
-	name := entityName
-	if pkg, n, ok := strings.Cut(entityName, "/"); ok {
-		ns, name = fakeNamespace+"/"+pkg, n
+	ns, entityName := splitFakeName(name)
+	a := f.addActionLocked(ns, entityName)
+	a.Exec = whisk.Exec{Kind: kind, Code: code}
+	if kind == whisk.KindSequence && code != "" {
+		a.Exec = whisk.Exec{Kind: kind, Components: strings.Split(code, ",")}
 	}
-	a := &whisk.Action{Namespace: ns, Name: name, Version: "0.0.1", Exec: whisk.Exec{Kind: kind, Code: code},
-		Limits: whisk.DefaultLimits(), Updated: 1700000000000}
 	a.Annotations = a.Annotations.Set("exec", strings.Split(kind, ":")[0])
-	f.actions[fakeNamespace+"/"+entityName] = a
 	return a
 }
 
@@ -121,7 +142,14 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	parts := strings.SplitN(strings.TrimPrefix(rest, "/"), "/", 3)
-	if len(parts) < 2 || (parts[0] != "_" && parts[0] != fakeNamespace) {
+	ns := ""
+	if len(parts) > 0 {
+		ns = parts[0]
+		if ns == "_" {
+			ns = fakeNamespace
+		}
+	}
+	if len(parts) < 2 || !slices.Contains(fakeNamespaces, ns) {
 		f.fail(w, 404, "The requested resource does not exist.")
 		return
 	}
@@ -131,32 +159,28 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch coll {
 	case "actions":
-		f.serveActions(w, r, name, body)
+		f.serveActions(w, r, ns, name, body)
 	case "activations":
 		f.serveActivations(w, r, name)
 	case "packages":
-		writeJSON(w, 200, []client.Entity{{Namespace: fakeNamespace, Name: "utils", Version: "0.0.1", Publish: true}})
+		f.servePackages(w, r, ns, name, body)
 	case "triggers":
-		writeJSON(w, 200, []client.Entity{{Namespace: fakeNamespace, Name: "tick", Version: "0.0.1"}})
+		f.serveTriggers(w, r, ns, name, body)
 	case "rules":
-		if name != "" {
-			writeJSON(w, 200, map[string]any{"namespace": fakeNamespace, "name": name, "status": "active"})
-			return
-		}
-		writeJSON(w, 200, []client.Entity{{Namespace: fakeNamespace, Name: "every-tick", Version: "0.0.1"}})
+		f.serveRules(w, r, ns, name, body)
 	default:
 		f.fail(w, 404, "The requested resource does not exist.")
 	}
 }
 
-func (f *fakeAPI) serveActions(w http.ResponseWriter, r *http.Request, name string, body []byte) {
+func (f *fakeAPI) serveActions(w http.ResponseWriter, r *http.Request, ns, name string, body []byte) {
 	q := r.URL.Query()
 	if name == "" || strings.HasSuffix(name, "/") {
 		if r.Method != http.MethodGet {
 			f.fail(w, 405, "Method not allowed.")
 			return
 		}
-		pkgNS := fakeNamespace
+		pkgNS := ns
 		if name != "" {
 			pkgNS += "/" + strings.TrimSuffix(name, "/")
 		}
@@ -179,7 +203,7 @@ func (f *fakeAPI) serveActions(w http.ResponseWriter, r *http.Request, name stri
 		writeJSON(w, 200, out)
 		return
 	}
-	key := fakeNamespace + "/" + name
+	key := ns + "/" + name
 	a := f.actions[key]
 	switch r.Method {
 	case http.MethodGet:
@@ -214,7 +238,7 @@ func (f *fakeAPI) serveActions(w http.ResponseWriter, r *http.Request, name stri
 				f.fail(w, 400, "exec undefined")
 				return
 			}
-			a = f.addActionLocked(name)
+			a = f.addActionLocked(ns, name)
 		} else {
 			a.Version = whisk.NextVersion(a.Version)
 		}
@@ -253,13 +277,13 @@ func (f *fakeAPI) serveActions(w http.ResponseWriter, r *http.Request, name stri
 	}
 }
 
-func (f *fakeAPI) addActionLocked(entityName string) *whisk.Action {
-	ns, name := fakeNamespace, entityName
+func (f *fakeAPI) addActionLocked(ns, entityName string) *whisk.Action {
+	path, name := ns, entityName
 	if pkg, n, ok := strings.Cut(entityName, "/"); ok {
-		ns, name = fakeNamespace+"/"+pkg, n
+		path, name = ns+"/"+pkg, n
 	}
-	a := &whisk.Action{Namespace: ns, Name: name, Version: "0.0.1", Limits: whisk.DefaultLimits(), Updated: 1700000000000}
-	f.actions[fakeNamespace+"/"+entityName] = a
+	a := &whisk.Action{Namespace: path, Name: name, Version: "0.0.1", Limits: whisk.DefaultLimits(), Updated: 1700000000000}
+	f.actions[ns+"/"+entityName] = a
 	return a
 }
 
@@ -269,36 +293,14 @@ func (f *fakeAPI) invoke(w http.ResponseWriter, a *whisk.Action, q map[string][]
 		f.fail(w, 400, "The request content was malformed")
 		return
 	}
-	f.nextID++
-	id := fmt.Sprintf("%032x", f.nextID)
-	start := f.clock
-	f.clock += 1000
-	code, result := whisk.StatusSuccess, json.RawMessage(nil)
-	switch a.Name {
-	case "fail":
-		code, result = whisk.StatusApplicationError, whisk.ErrorResult("it failed")
-	default:
-		who, _ := args["name"].(string)
-		if who == "" {
-			who = "stranger"
-		}
-		result, _ = json.Marshal(map[string]string{"payload": "Hello, " + who + "!"})
-	}
-	act := &whisk.Activation{Namespace: fakeNamespace, Name: a.Name, Version: a.Version, Subject: fakeNamespace,
-		ActivationID: id, Start: start, End: start + 12, Duration: 12, StatusCode: code,
-		Response: whisk.NewResponse(code, result), Logs: []string{"2024-05-01T10:00:00.123Z stdout: hello from " + a.Name}}
-	act.Response.Size = 0
-	act.Annotations = act.Annotations.Set("path", fakeNamespace+"/"+a.Name).Set("kind", a.Exec.Kind).Set("waitTime", 3)
-	if f.nextID == 1 {
-		act.Annotations = act.Annotations.Set("initTime", 40)
-	}
-	f.activations = append(f.activations, act)
-	w.Header().Set(client.ActivationIDHeader, id)
+	act := f.run(a, args, "")
+	code, result := act.StatusCode, act.Response.Result
+	w.Header().Set(client.ActivationIDHeader, act.ActivationID)
 	blocking := q["blocking"] != nil && q["blocking"][0] == "true"
 	resultOnly := q["result"] != nil && q["result"][0] == "true"
 	switch {
 	case !blocking || a.Name == "slow":
-		writeJSON(w, 202, map[string]string{"activationId": id})
+		writeJSON(w, 202, map[string]string{"activationId": act.ActivationID})
 	case resultOnly:
 		status := 200
 		if code != whisk.StatusSuccess {
@@ -314,6 +316,89 @@ func (f *fakeAPI) invoke(w http.ResponseWriter, a *whisk.Action, q map[string][]
 		}
 		writeJSON(w, status, act)
 	}
+}
+
+// newID returns the next activation id.
+func (f *fakeAPI) newID() string {
+	f.nextID++
+	return fmt.Sprintf("%032x", f.nextID)
+}
+
+// run runs the action a on args and records its activation; cause is the
+// id of the sequence that runs it as a component, or "".
+func (f *fakeAPI) run(a *whisk.Action, args map[string]any, cause string) *whisk.Activation {
+	if a.Exec.Kind == whisk.KindSequence {
+		return f.runSequence(a, args)
+	}
+	first := f.nextID == 0
+	id := f.newID()
+	start := f.clock
+	f.clock += 1000
+	code, result := whisk.StatusSuccess, json.RawMessage(nil)
+	switch a.Name {
+	case "fail":
+		code, result = whisk.StatusApplicationError, whisk.ErrorResult("it failed")
+	default:
+		who, _ := args["name"].(string)
+		if who == "" {
+			who = "stranger"
+		}
+		result, _ = json.Marshal(map[string]string{"payload": "Hello, " + who + "!"})
+	}
+	act := &whisk.Activation{Namespace: fakeNamespace, Name: a.Name, Version: a.Version, Subject: fakeNamespace,
+		ActivationID: id, Cause: cause, Start: start, End: start + 12, Duration: 12, StatusCode: code,
+		Response: whisk.NewResponse(code, result), Logs: []string{"2024-05-01T10:00:00.123Z stdout: hello from " + a.Name}}
+	act.Response.Size = 0
+	act.Annotations = act.Annotations.Set("path", a.Namespace+"/"+a.Name).Set("kind", a.Exec.Kind).Set("waitTime", 3)
+	if cause != "" {
+		act.Annotations = act.Annotations.Set("causedBy", "sequence")
+	}
+	if first {
+		act.Annotations = act.Annotations.Set("initTime", 40)
+	}
+	f.activations = append(f.activations, act)
+	return act
+}
+
+// runSequence runs the components of a in turn, each on the result of the
+// one before, as OpenWhisk's controller does.
+func (f *fakeAPI) runSequence(a *whisk.Action, args map[string]any) *whisk.Activation {
+	id := f.newID()
+	start := f.clock
+	seq := &whisk.Activation{Namespace: fakeNamespace, Name: a.Name, Version: a.Version, Subject: fakeNamespace,
+		ActivationID: id, Start: start, Logs: []string{}}
+	var last *whisk.Activation
+	for _, comp := range a.Exec.Components {
+		ns, entityName := splitFakeName(comp)
+		if ns == "_" {
+			ns = fakeNamespace
+		}
+		c := f.actions[ns+"/"+entityName]
+		if c == nil {
+			break
+		}
+		last = f.run(c, args, id)
+		seq.Logs = append(seq.Logs, last.ActivationID)
+		if last.StatusCode != whisk.StatusSuccess {
+			break
+		}
+		args = nil
+		json.Unmarshal(last.Response.Result, &args)
+	}
+	seq.End = f.clock
+	if last != nil {
+		seq.End = last.End
+		seq.StatusCode, seq.Response = last.StatusCode, last.Response
+	} else {
+		seq.StatusCode = whisk.StatusDeveloperError
+		seq.Response = whisk.NewResponse(seq.StatusCode, whisk.ErrorResult("Sequence component does not exist."))
+		seq.Response.Size = 0
+	}
+	seq.Duration = seq.End - seq.Start
+	seq.Annotations = seq.Annotations.Set("topmost", true).Set("path", a.Namespace+"/"+a.Name).
+		Set("kind", whisk.KindSequence).Set("limits", map[string]int{"timeout": 60000, "memory": 256, "logs": 10, "concurrency": 1})
+	f.activations = append(f.activations, seq)
+	return seq
 }
 
 func (f *fakeAPI) serveActivations(w http.ResponseWriter, r *http.Request, rest string) {

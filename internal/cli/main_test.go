@@ -63,6 +63,9 @@ func TestNamespaceGet(t *testing.T) {
 	f := newFakeAPI(t)
 	f.addAction("zeta", "nodejs:20", "")
 	f.addAction("alpha", "python:3.11", "")
+	f.addPackage("utils", true, "")
+	f.addTrigger("tick", "")
+	f.addRule("every-tick", "/guest/tick", "/guest/alpha", "active")
 	r := runFake(t, f, "list", "-n")
 	want := "Entities in namespace: default\n" +
 		"packages\n" + pad("/guest/utils") + " shared\n" +

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/gust-faas/gust/client"
@@ -58,20 +57,8 @@ func namespaceGet(ctx context.Context, a *app, in *input) error {
 		}
 	}
 	rules := lists[client.Rules]
-	for i := range rules {
-		if rules[i].Status != "" {
-			continue
-		}
-		raw, err := c.GetEntity(ctx, client.Rules, "/"+a.set.namespace+"/"+rules[i].Name)
-		if err != nil {
-			return apiFailure(err, false, "Unable to get status of rule '%s'", rules[i].Name)
-		}
-		var r struct {
-			Status string `json:"status"`
-		}
-		if json.Unmarshal(raw, &r) == nil {
-			rules[i].Status = r.Status
-		}
+	if err := a.ruleStatuses(ctx, c, a.set.namespace, rules); err != nil {
+		return err
 	}
 	sortByName := in.boolean("name-sort")
 	fmt.Fprintf(a.stdout, "Entities in namespace: %s\n", ns)

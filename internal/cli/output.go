@@ -331,22 +331,7 @@ func stripLog(line string) string {
 
 // printActionSummary writes `action get --summary`.
 func printActionSummary(w io.Writer, a *whisk.Action) {
-	params := paramUnion(a.Annotations, a.Parameters)
-	full := "/" + a.Namespace + "/" + a.Name
-	desc := annotationString(a.Annotations, "description")
-	list := strings.Join(params, ", ")
-	switch {
-	case desc != "":
-		fmt.Fprintf(w, "%s %s: %s\n", "action", full, desc)
-	case list != "":
-		fmt.Fprintf(w, "%s %s: %s\n", "action", full, paramDescription(list))
-	default:
-		fmt.Fprintf(w, "%s %s\n", "action", full)
-	}
-	if list == "" {
-		list = "none defined"
-	}
-	fmt.Fprintf(w, "   (parameters: %s)\n", list)
+	printEntitySummary(w, "action", "/"+a.Namespace+"/"+a.Name, a.Annotations, a.Parameters)
 }
 
 // paramUnion lists the bound parameters (prefixed "*", or "**" when the

@@ -209,6 +209,8 @@ func pairError(spec *flagSpec, format string, args ...any) error {
 		msg = "Failed to parse arguments: The parameter arguments are invalid: " + msg
 	case strings.HasPrefix(spec.long, "annotation"):
 		msg = "Failed to parse arguments: The annotation arguments are invalid: " + msg
+	case spec.long == "feed-param" || spec.long == "trigger-param":
+		msg = "Failed to parse arguments: " + msg
 	}
 	return &usageError{msg: msg}
 }

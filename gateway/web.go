@@ -1,0 +1,1010 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/gust-faas/gust/controller"
+	"github.com/gust-faas/gust/internal/bus"
+	"github.com/gust-faas/gust/store"
+	"github.com/gust-faas/gust/whisk"
+)
+
+// Web actions (OpenWhisk's WebActions.scala and docs/webactions.md):
+//
+//	ANY /api/v1/web/{namespace}/{package|default}/{action}[.{ext}][/{path}]
+//
+// An action annotated web-export: true answers plain HTTP without a key.
+// The request becomes its arguments (query and body fields over the
+// parameters, plus the __ow_* context), and its result becomes the
+// response, shaped by the extension:
+//
+//	.http (default)  the result is {statusCode, headers, body}
+//	.json            the result (or the projection …/a.json/field/sub) as JSON
+//	.html .svg .text the body (else html, svg, text) field, or the projection
+//
+// The invocation runs in the action's namespace, which pays for it: its
+// throttles apply and its activation records hold it. It is blocking, for at
+// most Config.MaxBlockingWait; past that the answer is 202 "Response not
+// yet ready." with the activation id.
+//
+// Annotations read: web-export, raw-http (the body and query are passed
+// unparsed as __ow_body and __ow_query), web-custom-options (OPTIONS goes to
+// the action; otherwise the gateway answers it and adds CORS headers),
+// require-whisk-auth (true: valid Basic credentials; a string or number:
+// the X-Require-Whisk-Auth header must equal it), final (the request may
+// not override defined parameters).
+
+// webPrefix starts every web action path.
+const webPrefix = "/api/v1/web/"
+
+func isWebPath(path string) bool { return strings.HasPrefix(path, webPrefix) }
+
+// Annotations and headers of web actions.
+const (
+	annWebExport      = "web-export"
+	annRawHTTP        = "raw-http"
+	annCustomOptions  = "web-custom-options"
+	annRequireAuth    = "require-whisk-auth"
+	headerRequireAuth = "X-Require-Whisk-Auth"
+)
+
+// The arguments a web invocation adds (OpenWhisk's WebApiDirectives). A
+// request may set no argument with this prefix.
+const (
+	owPrefix  = "__ow_"
+	owMethod  = "__ow_method"
+	owHeaders = "__ow_headers"
+	owPath    = "__ow_path"
+	owUser    = "__ow_user"
+	owBody    = "__ow_body"
+	owQuery   = "__ow_query"
+)
+
+// OpenWhisk's web action messages (Messages.scala).
+const (
+	msgPropertyNotFound = "Response does not include requested property."
+	msgUnknownType      = "Response did not specify a known content-type."
+	msgTypeMismatch     = "Response type in header did not match generated content type."
+	msgProcessing       = "There was an error processing your request."
+)
+
+func errInvalidMedia(mediaType string) error {
+	return errorf(whisk.ErrBadRequest, "Response is not valid '%s'.", mediaType)
+}
+
+var errPropertyNotFound = errorf(store.ErrNotFound, msgPropertyNotFound)
+
+// webAuth is what require-whisk-auth demands.
+type webAuth uint8
+
+const (
+	webAuthNone   webAuth = iota // absent or false
+	webAuthKey                   // true: valid Basic credentials
+	webAuthSecret                // a string or number: X-Require-Whisk-Auth equals it
+	webAuthDeny                  // any other value: nobody (as OpenWhisk)
+)
+
+// webAnnotations are an action's web annotations, read once per cache load.
+// Flags must be JSON true, as OpenWhisk reads them.
+type webAnnotations struct {
+	export        bool
+	raw           bool
+	customOptions bool
+	auth          webAuth
+	secret        string
+}
+
+func parseWebAnnotations(anns whisk.KeyValues) webAnnotations {
+	isTrue := func(key string) bool { return string(bytes.TrimSpace(anns.Get(key))) == "true" }
+	w := webAnnotations{export: isTrue(annWebExport), raw: isTrue(annRawHTTP), customOptions: isTrue(annCustomOptions)}
+	v := bytes.TrimSpace(anns.Get(annRequireAuth))
+	switch {
+	case len(v) == 0 || string(v) == "false":
+	case string(v) == "true":
+		w.auth = webAuthKey
+	case v[0] == '"':
+		w.auth = webAuthDeny
+		if json.Unmarshal(v, &w.secret) == nil {
+			w.auth = webAuthSecret
+		}
+	case v[0] == '-' || '0' <= v[0] && v[0] <= '9':
+		w.auth, w.secret = webAuthSecret, string(v)
+	default:
+		w.auth = webAuthDeny
+	}
+	return w
+}
+
+// webExt is the response type a web request asks for.
+type webExt uint8
+
+const (
+	extHTTP webExt = iota
+	extJSON
+	extHTML
+	extSVG
+	extText
+)
+
+var webExts = [...]struct {
+	suffix string
+	ext    webExt
+}{{".http", extHTTP}, {".json", extJSON}, {".html", extHTML}, {".svg", extSVG}, {".text", extText}}
+
+// splitExtension splits "name.ext" into the name and its extension; a
+// name without a known extension is .http.
+func splitExtension(seg string) (string, webExt) {
+	for _, e := range webExts {
+		if len(seg) > len(e.suffix) && strings.HasSuffix(seg, e.suffix) {
+			return seg[:len(seg)-len(e.suffix)], e.ext
+		}
+	}
+	return seg, extHTTP
+}
+
+// OpenWhisk's CORS headers for web actions (CorsSettings.WebActions); the
+// allowed headers echo the preflight's Access-Control-Request-Headers.
+var valWebAllowMethods = []byte("OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH")
+
+func setWebCORS(c *fiber.Ctx) {
+	h := &c.Response().Header
+	h.SetCanonical(keyAllowOrigin, valAllowOrigin)
+	h.SetCanonical(keyAllowMethods, valWebAllowMethods)
+	if req := c.Request().Header.Peek(fiber.HeaderAccessControlRequestHeaders); len(req) > 0 {
+		h.SetCanonical(keyAllowHeaders, req)
+	} else {
+		h.SetCanonical(keyAllowHeaders, valAllowHeaders)
+	}
+}
+
+// webTarget is what a web path names.
+type webTarget struct {
+	ns, pkg, name string // pkg "" for default; all may alias the request
+	ext           webExt
+	path          string // __ow_path: what follows the action segment, raw
+}
+
+// parseWebPath reads the route's parameters. Names that are not valid are
+// simply not found, as OpenWhisk's route does not match them.
+func parseWebPath(c *fiber.Ctx) (webTarget, error) {
+	var t webTarget
+	var err error
+	if t.ns, err = pathParam(c, "ns"); err != nil {
+		return t, store.ErrNotFound
+	}
+	if t.pkg, err = pathParam(c, "pkg"); err != nil {
+		return t, store.ErrNotFound
+	}
+	if t.pkg == reservedPackage {
+		t.pkg = ""
+	}
+	rest := c.Params("*")
+	seg := rest
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		seg, t.path = rest[:i], rest[i:]
+	}
+	if strings.IndexByte(seg, '%') >= 0 {
+		if seg, err = url.PathUnescape(seg); err != nil {
+			return t, store.ErrNotFound
+		}
+	}
+	t.name, t.ext = splitExtension(seg)
+	if !whisk.ValidName(t.ns) || validEntityName(t.pkg, t.name) != nil {
+		return t, store.ErrNotFound
+	}
+	return t, nil
+}
+
+// web serves a web action request. It shares the invoke path's cache,
+// throttles and controller; only the request and response shapes differ.
+func (g *Gateway) web(c *fiber.Ctx) error {
+	now := time.Now()
+	t, err := parseWebPath(c)
+	if err != nil {
+		return err
+	}
+	owner, err := g.webOwner(t.ns, now.UnixNano())
+	if err != nil {
+		return err
+	}
+	ca, err := g.actions.get(g.reqCtx, now.UnixNano(), t.ns, t.pkg, t.name, g.loadAction)
+	if err != nil {
+		return err
+	}
+	if !ca.web.export {
+		return store.ErrNotFound
+	}
+	body := c.Body()
+	if len(body) > whisk.MaxPayload {
+		return errorf(ErrTooLarge, "Request larger than allowed: %d > %d bytes.", len(body), whisk.MaxPayload)
+	}
+	options := c.Method() == fiber.MethodOptions
+	if !ca.web.customOptions {
+		setWebCORS(c)
+		if options {
+			return c.SendStatus(fiber.StatusOK)
+		}
+	}
+
+	// __ow_user names whoever sent valid credentials, required or not
+	var user *principal
+	if len(c.Request().Header.Peek(fiber.HeaderAuthorization)) > 0 {
+		p, err := g.authenticate(c, now.UnixNano())
+		switch {
+		case err == nil:
+			user = p
+		case ca.web.auth == webAuthKey && !options:
+			if errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrBadCredentials) {
+				return ErrBadCredentials
+			}
+			return err
+		}
+	}
+	if !options || !ca.web.customOptions { // OPTIONS to an action that answers it needs no auth
+		switch ca.web.auth {
+		case webAuthKey:
+			if user == nil {
+				return ErrBadCredentials
+			}
+		case webAuthSecret:
+			if string(c.Request().Header.Peek(headerRequireAuth)) != ca.web.secret {
+				return ErrBadCredentials
+			}
+		case webAuthDeny:
+			return ErrBadCredentials
+		}
+	}
+
+	args, err := webArgs(c, ca, &t, user)
+	if err != nil {
+		return err
+	}
+	if err := owner.throttle.acquire(now.Unix()/60, owner.invocationsPerMinute, owner.concurrentInvocations); err != nil {
+		return err
+	}
+	defer owner.throttle.release()
+
+	var idBuf [32]byte
+	newID(&idBuf)
+	c.Response().Header.SetCanonical(keyActivationID, idBuf[:])
+	msg := &bus.ActivationMessage{
+		V:            bus.Version,
+		ActivationID: string(idBuf[:]),
+		TransID:      requestID(c),
+		Namespace:    owner.namespace, // the owner pays
+		Subject:      owner.namespace,
+		Action:       ca.action,
+		Args:         args,
+		InitEnv:      ca.initEnv,
+		Blocking:     true,
+		Annotations:  ca.annotations,
+		Received:     now.UnixMilli(),
+	}
+	if ca.provideAPIKey && user != nil && user.namespace == owner.namespace {
+		msg.APIKey = user.apiKey // the owner's key is never stored; only its own request can lend it
+	}
+	rec, err := g.ctrl.Invoke(g.reqCtx, msg, g.cfg.MaxBlockingWait)
+	switch {
+	case errors.Is(err, controller.ErrStillRunning):
+		return ErrNotReady
+	case err != nil:
+		return err
+	case rec == nil:
+		return ErrNotReady
+	}
+	return renderWeb(c, rec, &t)
+}
+
+// webOwner is the principal a web invocation runs as: the namespace in the
+// path, whose identity must exist (whisk.system needs none), with its
+// throttles. It is cached like credentials.
+func (g *Gateway) webOwner(ns string, now int64) (*principal, error) {
+	if p := g.owners.get(ns, now); p != nil {
+		return p, nil
+	}
+	id, err := g.st.IdentityByNamespace(g.reqCtx, ns)
+	switch {
+	case err == nil:
+	case (errors.Is(err, store.ErrNotFound) || errors.Is(err, whisk.ErrBadRequest)) && ns == whisk.SystemNamespace:
+		id = store.Identity{Namespace: ns}
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, whisk.ErrBadRequest):
+		return nil, store.ErrNotFound
+	default:
+		return nil, err
+	}
+	p := &principal{
+		namespace:             id.Namespace,
+		invocationsPerMinute:  orDefault(id.InvocationsPerMinute, g.cfg.InvocationsPerMinute),
+		concurrentInvocations: orDefault(id.ConcurrentInvocations, g.cfg.ConcurrentInvocations),
+		firesPerMinute:        orDefault(id.FiresPerMinute, g.cfg.FiresPerMinute),
+		throttle:              g.throttles.get(id.Namespace),
+		expires:               now + int64(g.cfg.AuthCacheTTL),
+	}
+	g.owners.put(strings.Clone(ns), p)
+	return p, nil
+}
+
+// argsBuilder writes a JSON object with unique keys: the first value added
+// for a key wins, so layers are added from the highest precedence down.
+type argsBuilder struct {
+	buf  []byte
+	keys []string
+}
+
+func (b *argsBuilder) has(key string) bool {
+	for _, k := range b.keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// key starts member key unless it is taken; then the caller appends the value.
+func (b *argsBuilder) key(key string) bool {
+	if b.has(key) {
+		return false
+	}
+	b.keys = append(b.keys, key)
+	if len(b.buf) > 1 {
+		b.buf = append(b.buf, ',')
+	}
+	b.buf = appendJSONString(b.buf, key)
+	b.buf = append(b.buf, ':')
+	return true
+}
+
+func (b *argsBuilder) addString(key string, v []byte) {
+	if b.key(key) {
+		b.buf = appendJSONString(b.buf, v)
+	}
+}
+
+func (b *argsBuilder) addRaw(key string, v []byte) {
+	if b.key(key) {
+		b.buf = append(b.buf, v...)
+	}
+}
+
+// addMember adds an encoded `"key":value` member.
+func (b *argsBuilder) addMember(key string, member []byte) {
+	if b.has(key) {
+		return
+	}
+	b.keys = append(b.keys, key)
+	if len(b.buf) > 1 {
+		b.buf = append(b.buf, ',')
+	}
+	b.buf = append(b.buf, member...)
+}
+
+// webArgs builds a web invocation's arguments, from the highest precedence
+// down: the body's fields, the query's, the __ow_* context, then the
+// action's (merged) parameters. A raw-http action gets the body and query
+// unparsed instead. The request may not set __ow_* arguments, nor, for a
+// final action, its defined parameters.
+func webArgs(c *fiber.Ctx, ca *cachedAction, t *webTarget, user *principal) (json.RawMessage, error) {
+	body := c.Body()
+	mt := requestMediaType(c.Request().Header.ContentType())
+	b := argsBuilder{buf: make([]byte, 0, 256+len(body)*4/3+len(ca.args))}
+	b.buf = append(b.buf, '{')
+
+	if ca.web.raw {
+		b.addString(owQuery, c.Context().URI().QueryString())
+		if len(body) == 0 {
+			b.addString(owBody, nil)
+		} else if mt == "application/json" || !textMediaType(mt) {
+			b.addBase64(owBody, body)
+		} else {
+			b.addString(owBody, body)
+		}
+	} else {
+		check := func(key string) error {
+			if strings.HasPrefix(key, owPrefix) {
+				return errFinal
+			}
+			if ca.final {
+				for i := range ca.members {
+					if m := &ca.members[i]; m.defined && m.key == key {
+						return errFinal
+					}
+				}
+			}
+			return nil
+		}
+		// body first: it wins over the query
+		switch {
+		case len(body) == 0:
+		case isJSONMediaType(mt):
+			raw := trimSpace(body)
+			if len(raw) == 0 {
+				break
+			}
+			if !json.Valid(raw) {
+				return nil, errMalformed
+			}
+			if raw[0] != '{' {
+				b.addRaw(owBody, raw)
+				break
+			}
+			if err := eachMember(raw, func(key string, member []byte) error {
+				if err := check(key); err != nil {
+					return err
+				}
+				b.addMember(key, member)
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+		case mt == "application/x-www-form-urlencoded":
+			if err := addArgs(&b, c.Context().PostArgs().VisitAll, check); err != nil {
+				return nil, err
+			}
+		case textMediaType(mt):
+			b.addString(owBody, body)
+		default:
+			b.addBase64(owBody, body)
+		}
+		if err := addArgs(&b, c.Context().QueryArgs().VisitAll, check); err != nil {
+			return nil, err
+		}
+	}
+
+	var mbuf [16]byte
+	method := append(mbuf[:0], c.Method()...)
+	for i, ch := range method {
+		if 'A' <= ch && ch <= 'Z' {
+			method[i] = ch + 'a' - 'A'
+		}
+	}
+	b.addString(owMethod, method)
+	if b.key(owHeaders) {
+		b.buf = appendHeaders(b.buf, c)
+	}
+	b.addString(owPath, []byte(t.path))
+	if user != nil {
+		b.addString(owUser, []byte(user.namespace))
+	}
+	for i := range ca.members {
+		b.addMember(ca.members[i].key, ca.members[i].enc)
+	}
+	b.buf = append(b.buf, '}')
+	return b.buf, nil
+}
+
+func (b *argsBuilder) addBase64(key string, v []byte) {
+	if !b.key(key) {
+		return
+	}
+	b.buf = append(b.buf, '"')
+	b.buf = base64.StdEncoding.AppendEncode(b.buf, v)
+	b.buf = append(b.buf, '"')
+}
+
+// addArgs adds query or form arguments as strings; of a repeated key, the
+// last value wins.
+func addArgs(b *argsBuilder, visit func(func(k, v []byte)), check func(string) error) error {
+	var buf [16][2][]byte
+	kvs := buf[:0]
+	visit(func(k, v []byte) { kvs = append(kvs, [2][]byte{k, v}) })
+	for i := len(kvs) - 1; i >= 0; i-- {
+		key := string(kvs[i][0])
+		if err := check(key); err != nil {
+			return err
+		}
+		b.addString(key, kvs[i][1])
+	}
+	return nil
+}
+
+// appendHeaders appends the request's headers as a JSON object, names in
+// lower case; of a repeated header, the last value wins.
+func appendHeaders(buf []byte, c *fiber.Ctx) []byte {
+	var arena [512]byte
+	names := arena[:0]
+	type hdr struct {
+		start, end int // of the lowercased name in names
+		v          []byte
+	}
+	var hbuf [24]hdr
+	hs := hbuf[:0]
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		start := len(names)
+		for _, ch := range k {
+			if 'A' <= ch && ch <= 'Z' {
+				ch += 'a' - 'A'
+			}
+			names = append(names, ch)
+		}
+		hs = append(hs, hdr{start, len(names), v})
+	})
+	buf = append(buf, '{')
+	first := true
+	for i, h := range hs {
+		name := names[h.start:h.end]
+		later := false
+		for _, o := range hs[i+1:] {
+			if bytes.Equal(names[o.start:o.end], name) {
+				later = true
+				break
+			}
+		}
+		if later {
+			continue
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = appendJSONString(buf, name)
+		buf = append(buf, ':')
+		buf = appendJSONString(buf, h.v)
+	}
+	return append(buf, '}')
+}
+
+// eachMember calls f with each top-level member of obj, a valid JSON
+// object: its key, unescaped, and its raw `"key": value` text.
+func eachMember(obj []byte, f func(key string, member []byte) error) error {
+	i := skipSpace(obj, 1)
+	for i < len(obj) && obj[i] == '"' {
+		start := i
+		end, escaped := scanString(obj, i)
+		var key string
+		if escaped {
+			if err := json.Unmarshal(obj[i:end], &key); err != nil {
+				return errMalformed
+			}
+		} else {
+			key = string(obj[i+1 : end-1])
+		}
+		i = skipSpace(obj, end)
+		i = skipSpace(obj, i+1) // ':'
+		vend := skipValue(obj, i)
+		if err := f(key, obj[start:vend]); err != nil {
+			return err
+		}
+		i = skipSpace(obj, vend)
+		if i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	return nil
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
+// as encoding/json does.
+func appendJSONString[T string | []byte](buf []byte, s T) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+// requestMediaType is a request's media type, lower case, without
+// parameters; a request without one is application/octet-stream (as
+// OpenWhisk's HTTP server sees it).
+func requestMediaType(ct []byte) string {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = bytes.TrimSpace(ct)
+	if len(ct) == 0 {
+		return "application/octet-stream"
+	}
+	return strings.ToLower(string(ct))
+}
+
+func isJSONMediaType(mt string) bool {
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// textMediaType reports whether a media type is text, whose bodies pass
+// as strings; bodies of other (binary) types pass as base64.
+func textMediaType(mt string) bool {
+	switch {
+	case strings.HasPrefix(mt, "text/"), isJSONMediaType(mt):
+		return true
+	case strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+xml"):
+		return true
+	}
+	switch mt {
+	case "application/xml", "application/javascript", "application/ecmascript",
+		"application/x-www-form-urlencoded", "application/graphql", "application/yaml", "application/x-yaml":
+		return true
+	}
+	return false
+}
+
+// renderWeb answers a web request from its finished activation. A success
+// is shaped by the extension; an application error's "error" field is
+// shaped the same way; a failed run is 400 (developer error, as OpenWhisk)
+// or 500 (internal error).
+func renderWeb(c *fiber.Ctx, rec *whisk.Activation, t *webTarget) error {
+	result := resultOf(rec)
+	switch rec.Response.StatusCode {
+	case whisk.StatusSuccess:
+		if t.path != "" && t.ext != extHTTP {
+			var err error
+			if result, err = project(result, t.path); err != nil {
+				return err
+			}
+			return renderProjected(c, t.ext, result)
+		}
+	case whisk.StatusApplicationError:
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(result, &fields) != nil || fields["error"] == nil {
+			return errPropertyNotFound
+		}
+		result = fields["error"]
+	case whisk.StatusDeveloperError:
+		return errorf(whisk.ErrBadRequest, msgProcessing)
+	default:
+		return errors.New("web action: whisk internal error") // 500
+	}
+	switch t.ext {
+	case extJSON:
+		return renderJSON(c, result)
+	case extHTML:
+		return renderField(c, result, "html", "text/html", "text/html; charset=UTF-8")
+	case extSVG:
+		return renderField(c, result, "svg", "image/svg+xml", "image/svg+xml")
+	case extText:
+		return renderText(c, result, true)
+	}
+	return renderHTTP(c, result)
+}
+
+// project follows path ("/a/b") through the result's objects (OpenWhisk's
+// former projections, kept for .json, .html, .svg and .text).
+func project(v json.RawMessage, path string) (json.RawMessage, error) {
+	for _, seg := range strings.Split(path, "/") {
+		if seg == "" {
+			continue
+		}
+		if s, err := url.PathUnescape(seg); err == nil {
+			seg = s
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(v, &fields) != nil || fields[seg] == nil {
+			return nil, errPropertyNotFound
+		}
+		v = fields[seg]
+	}
+	return v, nil
+}
+
+// renderProjected renders a projected value: .json needs an object or
+// array, .html and .svg a string, .text anything.
+func renderProjected(c *fiber.Ctx, ext webExt, v json.RawMessage) error {
+	switch ext {
+	case extJSON:
+		return renderJSON(c, v)
+	case extHTML:
+		return renderString(c, v, "text/html", "text/html; charset=UTF-8")
+	case extSVG:
+		return renderString(c, v, "image/svg+xml", "image/svg+xml")
+	}
+	return renderText(c, v, false)
+}
+
+func renderJSON(c *fiber.Ctx, v json.RawMessage) error {
+	v = trimSpace(v)
+	if len(v) == 0 || (v[0] != '{' && v[0] != '[') {
+		return errInvalidMedia(fiber.MIMEApplicationJSON)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(v)
+}
+
+// renderField renders an object's body field, else its named field, or a
+// non-object result itself, as a string of the given type.
+func renderField(c *fiber.Ctx, v json.RawMessage, field, mediaType, contentType string) error {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(v, &fields) == nil {
+		if v = fields["body"]; v == nil {
+			v = fields[field]
+		}
+	}
+	return renderString(c, v, mediaType, contentType)
+}
+
+func renderString(c *fiber.Ctx, v json.RawMessage, mediaType, contentType string) error {
+	var s string
+	if len(v) == 0 || json.Unmarshal(v, &s) != nil {
+		return errInvalidMedia(mediaType)
+	}
+	c.Set(fiber.HeaderContentType, contentType)
+	return c.SendString(s)
+}
+
+// renderText renders a value as text/plain: a string as is, other JSON
+// values in their (indented) JSON form. field: an object's body or text
+// field is the value (not after a projection).
+func renderText(c *fiber.Ctx, v json.RawMessage, field bool) error {
+	v = trimSpace(v)
+	if field && len(v) > 0 && v[0] == '{' {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(v, &fields) == nil {
+			if v = fields["body"]; v == nil {
+				v = fields["text"]
+			}
+		}
+		if v == nil {
+			return errPropertyNotFound
+		}
+	}
+	c.Set(fiber.HeaderContentType, "text/plain; charset=UTF-8")
+	var s string
+	switch {
+	case len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil:
+		return c.SendString(s)
+	case len(v) > 0 && (v[0] == '{' || v[0] == '['):
+		var out bytes.Buffer
+		if json.Indent(&out, v, "", "  ") == nil {
+			return c.Send(out.Bytes())
+		}
+	}
+	return c.Send(v)
+}
+
+// httpResult is a .http result: {statusCode, headers, body}.
+type httpResult struct {
+	status  int
+	headers [][2]string // in the order given; a JSON array gives several
+	ctype   string      // the Content-Type header, if any
+	body    []byte
+	hasBody bool
+}
+
+// renderHTTP renders a .http result as the response. Everything is checked
+// before anything is written, so a bad result is a clean 400.
+func renderHTTP(c *fiber.Ctx, v json.RawMessage) error {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(v, &fields) != nil || fields == nil {
+		return errInvalidMedia("message/http")
+	}
+	var r httpResult
+	if raw, ok := fields["headers"]; ok {
+		var hs map[string]json.RawMessage
+		if json.Unmarshal(raw, &hs) != nil || hs == nil {
+			return errInvalidMedia("message/http")
+		}
+		for k, hv := range hs {
+			if !validHeaderName(k) {
+				return errInvalidMedia("message/http")
+			}
+			var err error
+			if r.headers, err = appendHeaderValues(r.headers, k, hv); err != nil {
+				return err
+			}
+		}
+	}
+	r.status = -1
+	if raw, ok := fields["statusCode"]; ok {
+		code, err := statusCodeOf(raw)
+		if err != nil {
+			return err
+		}
+		r.status = code
+	}
+	for _, h := range r.headers {
+		if strings.EqualFold(h[0], fiber.HeaderContentType) {
+			r.ctype = h[1]
+			break
+		}
+	}
+	if err := r.setBody(fields["body"]); err != nil {
+		return err
+	}
+	if r.status < 0 {
+		r.status = fiber.StatusOK
+		if !r.hasBody {
+			r.status = fiber.StatusNoContent
+		}
+	}
+
+	c.Status(r.status)
+	h := &c.Response().Header
+	set := make(map[string]bool, len(r.headers))
+	for _, kv := range r.headers {
+		switch strings.ToLower(kv[0]) {
+		case "content-type", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer":
+			continue // the response's own framing
+		}
+		if set[kv[0]] {
+			h.Add(kv[0], kv[1])
+		} else {
+			h.Set(kv[0], kv[1]) // an action's header replaces a default one (CORS)
+			set[kv[0]] = true
+		}
+	}
+	if !r.hasBody {
+		h.Del(fiber.HeaderContentType)
+		c.Response().ResetBody()
+		return nil
+	}
+	h.Set(fiber.HeaderContentType, r.ctype)
+	return c.Send(r.body)
+}
+
+// setBody decides the response body and its content type: a string is
+// text (text/html by default), or base64 for a binary type; any other JSON
+// value is JSON (application/json by default).
+func (r *httpResult) setBody(raw json.RawMessage) error {
+	raw = trimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == `""` {
+		return nil
+	}
+	r.hasBody = true
+	mt := ""
+	if r.ctype != "" {
+		var err error
+		if mt, _, err = mime.ParseMediaType(r.ctype); err != nil {
+			return errorf(whisk.ErrBadRequest, msgUnknownType)
+		}
+	}
+	if raw[0] != '"' {
+		switch {
+		case mt == "":
+			r.ctype = fiber.MIMEApplicationJSON
+		case !isJSONMediaType(mt):
+			return errorf(whisk.ErrBadRequest, msgTypeMismatch)
+		}
+		r.body = raw
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return errInvalidMedia("message/http")
+	}
+	switch {
+	case mt == "":
+		r.ctype = "text/html; charset=UTF-8"
+		r.body = []byte(s)
+	case isJSONMediaType(mt) && isBase64(s):
+		if r.body = decodeBase64(s); r.body == nil {
+			r.body = []byte(s)
+		}
+	case textMediaType(mt):
+		if strings.HasPrefix(mt, "text/") && !strings.Contains(strings.ToLower(r.ctype), "charset") {
+			r.ctype += "; charset=UTF-8"
+		}
+		r.body = []byte(s)
+	default: // binary: base64 text
+		if r.body = decodeBase64(s); r.body == nil {
+			if mt != "image/svg+xml" { // SVG is XML text; accept it plain too
+				return errorf(whisk.ErrBadRequest, msgTypeMismatch)
+			}
+			r.body = []byte(s)
+		}
+	}
+	return nil
+}
+
+// decodeBase64 decodes standard base64 (padded or not); nil if s is not.
+func decodeBase64(s string) []byte {
+	s = strings.TrimSpace(s)
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return b
+	}
+	if b, err := base64.RawStdEncoding.DecodeString(s); err == nil {
+		return b
+	}
+	return nil
+}
+
+// appendHeaderValues appends header k's values: a string, number or
+// boolean, or an array of them.
+func appendHeaderValues(hs [][2]string, k string, v json.RawMessage) ([][2]string, error) {
+	v = trimSpace(v)
+	if len(v) == 0 {
+		return hs, errInvalidMedia("message/http")
+	}
+	switch v[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(v, &s) != nil || strings.ContainsAny(s, "\r\n") {
+			return hs, errInvalidMedia("message/http")
+		}
+		return append(hs, [2]string{k, s}), nil
+	case '[':
+		var vs []json.RawMessage
+		if json.Unmarshal(v, &vs) != nil {
+			return hs, errInvalidMedia("message/http")
+		}
+		var err error
+		for _, e := range vs {
+			if hs, err = appendHeaderValues(hs, k, e); err != nil {
+				return hs, err
+			}
+		}
+		return hs, nil
+	case '{':
+		return hs, errInvalidMedia("message/http")
+	}
+	if string(v) == "null" {
+		return hs, errInvalidMedia("message/http")
+	}
+	return append(hs, [2]string{k, string(v)}), nil // number or boolean
+}
+
+// statusCodeOf reads statusCode: a whole number or a string holding one, a
+// valid HTTP status.
+func statusCodeOf(v json.RawMessage) (int, error) {
+	v = trimSpace(v)
+	var s string
+	if len(v) > 0 && v[0] == '"' {
+		if json.Unmarshal(v, &s) != nil {
+			return 0, errInvalidMedia("message/http")
+		}
+	} else {
+		s = string(v)
+	}
+	code, err := strconv.Atoi(strings.TrimSuffix(s, ".0"))
+	if err != nil || code < 100 || code > 599 {
+		return 0, errInvalidMedia("message/http")
+	}
+	return code, nil
+}
+
+// validHeaderName reports whether k is an HTTP header name (an RFC 9110
+// token).
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
