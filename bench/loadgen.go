@@ -288,6 +288,8 @@ func statusKind(status int) string {
 	switch status {
 	case 202:
 		return "http 202 (not done in time)"
+	case 404:
+		return "http 404 (not found)"
 	case 429:
 		return "http 429 (throttled)"
 	case 502:

@@ -38,11 +38,14 @@ type axis struct {
 }
 
 type chart struct {
-	title  string
-	x, y   axis
-	series []series
-	bars   []bar
-	vlines []vline
+	title string
+	// legendLow puts the legend in the lower right corner (for curves
+	// that end high on the right, as CDFs do).
+	legendLow bool
+	x, y      axis
+	series    []series
+	bars      []bar
+	vlines    []vline
 }
 
 const (
@@ -113,6 +116,9 @@ func (c *chart) svg() []byte {
 	// Legend.
 	if len(c.series) > 1 || (len(c.series) == 1 && c.series[0].name != "") {
 		y := padTop + 8
+		if c.legendLow {
+			y = padTop + int(ph) - 16*len(c.series) - 8
+		}
 		lx := padLeft + int(pw) - 220
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="212" height="%d" fill="white" fill-opacity="0.85" stroke="#ccc"/>`+"\n", lx-6, y-4, 16*len(c.series)+8)
 		for i, s := range c.series {
@@ -307,9 +313,10 @@ func throughputChart(title string, rs []*Result, withErrors bool) *chart {
 // invocation floor marked.
 func cdfChart(rep *Report) *chart {
 	c := &chart{
-		title: "latency CDF per scenario",
-		x:     axis{label: "latency (log scale)", log: true, format: fmtMicros},
-		y:     axis{label: "fraction of requests", min: 0, max: 1, format: func(v float64) string { return strconv.FormatFloat(v*100, 'f', 0, 64) + "%" }},
+		title:     "latency CDF per scenario",
+		legendLow: true,
+		x:         axis{label: "latency (log scale)", log: true, format: fmtMicros},
+		y:         axis{label: "fraction of requests", min: 0, max: 1, format: func(v float64) string { return strconv.FormatFloat(v*100, 'f', 0, 64) + "%" }},
 	}
 	for i := range rep.Scenarios {
 		r := &rep.Scenarios[i]

@@ -604,11 +604,11 @@ func (g *Gateway) listPackages(c *fiber.Ctx, p *principal, _ time.Time) error {
 		pkgs = pkgs[min(skip, len(pkgs)):]
 		pkgs = pkgs[:min(limit, len(pkgs))]
 	} else {
-		l := limit
+		from, l := skip, limit
 		if count {
-			skip, l = 0, 1
+			from, l = 0, 1
 		}
-		docs, n, err := g.st.ListEntities(ctx, ns, store.Packages, "", skip, l)
+		docs, n, err := g.st.ListEntities(ctx, ns, store.Packages, "", from, l)
 		if err != nil {
 			return err
 		}
@@ -623,9 +623,6 @@ func (g *Gateway) listPackages(c *fiber.Ctx, p *principal, _ time.Time) error {
 		}
 	}
 	if count {
-		if shared {
-			skip = 0 // already applied
-		}
 		return c.JSON(fiber.Map{store.Packages: max(total-skip, 0)})
 	}
 	out := make([]packageSummary, 0, len(pkgs))

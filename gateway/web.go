@@ -233,7 +233,8 @@ func (g *Gateway) web(c *fiber.Ctx) error {
 	if !ca.web.customOptions {
 		setWebCORS(c)
 		if options {
-			return c.SendStatus(fiber.StatusOK)
+			c.Status(fiber.StatusOK)
+			return nil
 		}
 	}
 

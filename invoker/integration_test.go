@@ -313,7 +313,7 @@ func TestInvokeTimeout(t *testing.T) {
   console.log("before");
   if (p.hang) { for (;;) {} }
   return {ok: true};
-}`, whisk.Limits{Timeout: 300, Memory: 128, Logs: 1})
+}`, whisk.Limits{Timeout: 1000, Memory: 128, Logs: 1}) // the cold /init must fit too, under -race
 	rec := e.invoke(inv, e.message(a, `{}`)).Activation // warm it up
 	if rec.StatusCode != whisk.StatusSuccess {
 		t.Fatalf("warm-up: %+v", rec.Response)
@@ -330,9 +330,9 @@ func TestInvokeTimeout(t *testing.T) {
 	msg := e.message(a, `{"hang":true}`)
 	rec = e.invoke(inv, msg).Activation
 	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("a 300 ms timeout took %v", d)
+		t.Errorf("a 1 s timeout took %v", d)
 	}
-	want := `{"error":"The action exceeded its time limits of 300 milliseconds."}`
+	want := `{"error":"The action exceeded its time limits of 1000 milliseconds."}`
 	if rec.StatusCode != whisk.StatusDeveloperError || string(rec.Response.Result) != want {
 		t.Errorf("timeout record: %d %s, want %s", rec.StatusCode, rec.Response.Result, want)
 	}
@@ -342,7 +342,7 @@ func TestInvokeTimeout(t *testing.T) {
 	if len(rec.Logs) != 1 || !strings.HasSuffix(rec.Logs[0], "stdout: before") {
 		t.Errorf("logs of the timed-out activation = %q", rec.Logs)
 	}
-	if rec.Duration < 300 {
+	if rec.Duration < 1000 {
 		t.Errorf("duration %d < the time limit", rec.Duration)
 	}
 	// The hung sandbox is gone, and the next activation gets a new one.

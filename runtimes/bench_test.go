@@ -107,7 +107,17 @@ func BenchmarkInit(b *testing.B) {
 // BenchmarkWarmRun measures a warm /run round trip through Client and the
 // proxy to each launcher, with a 256-byte payload.
 //
-//	go test ./runtimes -run '^$' -bench WarmRun -benchtime 2s
+//	go test ./runtimes -run '^$' -bench 'WarmRun|ColdStart|Init' -count 5
+//
+// Best of 5 on the build machine (2 vCPU AMD EPYC, Go 1.26.8, Node 20.20.2,
+// Python 3.11.2), 2026-11-21, with other builds running (load 4-10), in µs
+// per call and 4 allocations (400 B) per call on the client, none in the
+// proxy (BenchmarkWarmRunInProcess):
+//
+//	warm /run:  nodejs 46, python 39, go 53, blackbox 970 (a process per run)
+//	            proxy in process (nodejs) 28; net/http client (go) 90 and 66 allocs
+//	cold start (re-exec, /init, first /run), ms: nodejs 48, python 25, go 30, blackbox 8
+//	/init on a started proxy, ms: nodejs 3.7, python 3.9, go 15 (2 MB executable), blackbox 2
 func BenchmarkWarmRun(b *testing.B) {
 	for _, kind := range allKinds {
 		b.Run(kind, func(b *testing.B) {

@@ -786,3 +786,33 @@ function main(p) {
 		t.Errorf("run after the crash: %+v %v", res, err)
 	}
 }
+
+// TestActionCannotReadRuns: an action reading stdin gets nothing and does
+// not steal the next run.
+func TestActionCannotReadRuns(t *testing.T) {
+	codes := map[string]string{
+		whisk.KindPython: "import sys, subprocess\ndef main(args):\n    return {'read': sys.stdin.read(), 'child': subprocess.run(['cat'], capture_output=True).stdout.decode()}\n",
+		whisk.KindGo:     "package main\nimport (\"io\"; \"os\"; \"os/exec\")\nfunc Main(map[string]any) map[string]any {\n\tb, _ := io.ReadAll(os.Stdin)\n\tc, _ := exec.Command(\"cat\").Output()\n\treturn map[string]any{\"read\": string(b), \"child\": string(c)}\n}\n",
+	}
+	for kind, code := range codes {
+		t.Run(kind, func(t *testing.T) {
+			needInterpreter(t, kind)
+			v := InitValue{Code: code}
+			if kind == whisk.KindGo {
+				v = InitValue{Code: compileGo(t, []byte(code), ""), Binary: true}
+			}
+			p := startProxy(t, kind)
+			ctx := ctxT(t, 10*time.Second)
+			if err := p.client.Init(ctx, &InitRequest{Value: v}); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 2; i++ {
+				res, err := p.client.Run(ctx, runReq(`{}`))
+				if err != nil || !res.Success() {
+					t.Fatalf("run %d: %+v %v\n%s", i, res, err, p.stderr.String())
+				}
+				jsonEqual(t, res.Body, `{"read":"","child":""}`)
+			}
+		})
+	}
+}

@@ -252,7 +252,11 @@ func (a *app) augmentWeb(ctx context.Context, c *client.Client, in *input, q qna
 	if !annotationBool(put.Annotations, annWebExport) && (existing == nil || !annotationBool(existing.Annotations, annWebExport) || disabling) {
 		return parseFailure(usageFailure("The --web-secure option is only valid when the --web option is enabled."))
 	}
-	if existing != nil {
+	switch {
+	case existing != nil && len(put.Annotations) == 0:
+		// Nothing else changes the annotations: keep them all.
+		put.Annotations = appendMissing(put.Annotations, existing.Annotations)
+	case existing != nil:
 		for _, key := range []string{annWebExport, annRawHTTP, annFinal, annWebSecure} {
 			if v := existing.Annotations.Get(key); v != nil && put.Annotations.Get(key) == nil {
 				put.Annotations = append(put.Annotations, whisk.KeyValue{Key: key, Value: v})

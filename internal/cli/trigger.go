@@ -123,7 +123,7 @@ func (a *app) createTrigger(ctx context.Context, in *input) error {
 		return apiFailure(err, false, "Unable to create trigger '%s'", q.entityName)
 	}
 	if feed != nil {
-		if err := a.invokeFeed(ctx, c, *feed, feedArgs, false); err != nil {
+		if err := a.invokeFeed(ctx, c, *feed, feedArgs, true); err != nil {
 			// Remove the trigger whose feed failed; a failure of that is
 			// reported by the delete itself and otherwise ignored.
 			if derr := a.deleteTrigger(ctx, c, q, ta.params); derr != nil {
@@ -137,29 +137,29 @@ func (a *app) createTrigger(ctx context.Context, in *input) error {
 }
 
 // invokeFeed invokes the feed action blocking with args and prints the
-// outcome as wsk does: "ok: invoked" and the activation record on success;
-// a failed activation on stderr, with the "ok: invoked" line only when
-// failHeader; a feed still running as "not yet finished". Failed and
-// unfinished activations return a silent failure with their exit status;
-// an API error returns as it is.
-func (a *app) invokeFeed(ctx context.Context, c *client.Client, feed qname, args whisk.KeyValues, failHeader bool) error {
+// outcome as wsk does: the activation record on success, after an
+// "ok: invoked" line when header; a failed activation on stderr; a feed
+// still running as "not yet finished". Failed and unfinished activations
+// return a silent failure with their exit status; an API error returns as
+// it is.
+func (a *app) invokeFeed(ctx context.Context, c *client.Client, feed qname, args whisk.KeyValues, header bool) error {
 	inv, err := c.Invoke(ctx, feed.full(), argsObject(args), true, false, 0)
 	if err != nil {
 		return err
 	}
 	ok := inv.Status >= 200 && inv.Status <= 299 && inv.Status != 202
-	return a.printInvocation(feed, inv, true, ok || failHeader)
+	return a.printInvocation(feed, inv, true, ok && header)
 }
 
 // configureFeed is wsk's feed invocation for an existing trigger (READ,
 // UPDATE, DELETE): the feed named by the trigger's annotation, its outcome
-// printed with the "ok: invoked" line.
+// printed without the "ok: invoked" line.
 func (a *app) configureFeed(ctx context.Context, c *client.Client, feedName string, args whisk.KeyValues) error {
 	feed, err := a.qualifyEntity(feedName)
 	if err != nil {
 		return err
 	}
-	err = a.invokeFeed(ctx, c, feed, args, true)
+	err = a.invokeFeed(ctx, c, feed, args, false)
 	if err != nil && !isFailure(err) {
 		err = apiFailure(err, true, "Unable to invoke action '%s'", feed.entityName)
 	}

@@ -3,6 +3,7 @@ package roles
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -194,14 +195,18 @@ func startGateway(ctx context.Context, g *group, cfg Config, st store.Store, ctl
 	return gw, nil
 }
 
+// bannerOut receives the start-up banner; tests silence it.
+var bannerOut io.Writer = os.Stdout
+
 func banner(cfg Config, srv *server.Server) {
-	fmt.Printf("Gust is up.\n  API host:  http://%s\n", cfg.Listen)
+	w := bannerOut
+	fmt.Fprintf(w, "Gust is up.\n  API host:  http://%s\n", cfg.Listen)
 	if srv != nil {
-		fmt.Printf("  NATS:      %s (embedded)\n", srv.ClientURL())
+		fmt.Fprintf(w, "  NATS:      %s (embedded)\n", srv.ClientURL())
 	}
 	if !cfg.NoGuest {
-		fmt.Printf("  namespace: %s\n  auth:      %s\n", admin.GuestNamespace, admin.GuestAuth)
-		fmt.Printf("Use it:   gust action create hello hello.js && gust action invoke hello -r\n")
-		fmt.Printf("With wsk: wsk property set --apihost http://%s --auth %s\n", cfg.Listen, admin.GuestAuth)
+		fmt.Fprintf(w, "  namespace: %s\n  auth:      %s\n", admin.GuestNamespace, admin.GuestAuth)
+		fmt.Fprintf(w, "Use it:   gust action create hello hello.js && gust action invoke hello -r\n")
+		fmt.Fprintf(w, "With wsk: wsk property set --apihost http://%s --auth %s\n", cfg.Listen, admin.GuestAuth)
 	}
 }

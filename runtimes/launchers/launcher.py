@@ -65,9 +65,20 @@ def _codec():
 
 
 loads, dumps = _codec()
+# The protocol's descriptors must not leak to the action or its children:
+# fd 3 closes on exec, and the runs come on a private copy of stdin while
+# fd 0 and sys.stdin become /dev/null (so input() or a child reading stdin
+# cannot eat the next run).
 os.set_inheritable(3, False)
 out = os.fdopen(3, 'wb')
-stdin = sys.stdin.buffer
+stdin = os.fdopen(os.dup(0), 'rb')
+try:
+    _null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(_null, 0)
+    os.close(_null)
+    sys.stdin = open(0, 'r', closefd=False)
+except OSError:
+    pass
 
 
 def write(s):
