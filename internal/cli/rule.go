@@ -45,8 +45,8 @@ func (a *app) putRule(ctx context.Context, in *input, update bool) error {
 }
 
 // ruleName checks the arguments of the commands that take one rule name.
-func (a *app) ruleName(in *input, maxArgs int) (qname, error) {
-	if err := checkArgs(in, 1, maxArgs, "A rule name is required."); err != nil {
+func (a *app) ruleName(in *input) (qname, error) {
+	if err := checkArgs(in, 1, 1, "A rule name is required."); err != nil {
 		return qname{}, err
 	}
 	return a.qualifyEntity(in.args[0])
@@ -61,7 +61,7 @@ func ruleDisable(ctx context.Context, a *app, in *input) error {
 }
 
 func (a *app) setRuleState(ctx context.Context, in *input, state, verb, done string) error {
-	q, err := a.ruleName(in, 1)
+	q, err := a.ruleName(in)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (a *app) setRuleState(ctx context.Context, in *input, state, verb, done str
 }
 
 func ruleStatus(ctx context.Context, a *app, in *input) error {
-	q, err := a.ruleName(in, 1)
+	q, err := a.ruleName(in)
 	if err != nil {
 		return err
 	}
@@ -94,11 +94,14 @@ func ruleStatus(ctx context.Context, a *app, in *input) error {
 }
 
 func ruleGet(ctx context.Context, a *app, in *input) error {
-	q, err := a.ruleName(in, 2)
-	if err != nil {
+	if err := checkArgs(in, 1, 2, "A rule name is required."); err != nil {
 		return err
 	}
 	field, err := fieldFilter(in, ruleFields)
+	if err != nil {
+		return err
+	}
+	q, err := a.qualifyEntity(in.args[0])
 	if err != nil {
 		return err
 	}
@@ -124,7 +127,7 @@ func ruleGet(ctx context.Context, a *app, in *input) error {
 }
 
 func ruleDelete(ctx context.Context, a *app, in *input) error {
-	q, err := a.ruleName(in, 1)
+	q, err := a.ruleName(in)
 	if err != nil {
 		return err
 	}
