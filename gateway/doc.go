@@ -31,6 +31,25 @@
 // elapsed), 200 / 502 / 500 with the record or its result, 503 without
 // invokers, 429 when throttled or overloaded.
 //
+// # Packages
+//
+// Packages group actions ("pkg/action") under shared parameters; a binding
+// is a package pointing at another one, adding or overriding parameters.
+// Parameters merge package < binding < action < request. Another
+// namespace's package is readable, bindable and invocable when published;
+// every package of the read-only whisk.system namespace is (operators
+// install them with InstallSystemPackage). An invocation of another
+// namespace's action runs in, and is paid by, the caller's namespace. See
+// packages.go.
+//
+// # Web actions
+//
+// /api/v1/web/{namespace}/{package|default}/{action}[.ext] runs an action
+// annotated web-export without a key, on behalf of (and paid by) the
+// action's namespace, through the same cache, throttles and Controller as
+// the API. The request becomes arguments (with the __ow_* context) and the
+// result becomes the HTTP response; see web.go.
+//
 // # Caches
 //
 // Two caches keep the warm invocation path free of store round trips:
@@ -42,10 +61,15 @@
 //   - Actions: the action document, keyed by (namespace, package, name),
 //     with its parameters pre-encoded for merging, for Config.ActionCacheTTL
 //     (default 2 s), loaded once however many requests miss at the same
-//     time. A PUT or DELETE through this gateway invalidates the entry at
-//     once (and a load racing with the write cannot re-insert the old
-//     document); writes through other gateways become visible here within
-//     the TTL. A NATS invalidation subject can later make that immediate.
+//     time, with its package's and binding's parameters merged in. A PUT or
+//     DELETE through this gateway invalidates the entry at once (a write of
+//     a package or of a packaged action: every entry, since bindings in any
+//     namespace may cache it; a load racing with the write cannot re-insert
+//     the old document); writes through other gateways become visible here
+//     within the TTL. A NATS invalidation subject can later make that
+//     immediate.
+//   - Web action owners: a namespace's identity and limits, by name, for
+//     Config.AuthCacheTTL.
 //
 // # Throttles
 //

@@ -2,17 +2,18 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"mime"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+	"github.com/valyala/fasthttp"
 
 	"github.com/gust-faas/gust/controller"
 	"github.com/gust-faas/gust/internal/bus"
@@ -259,7 +260,7 @@ func (g *Gateway) web(c *fiber.Ctx) error {
 				return ErrBadCredentials
 			}
 		case webAuthSecret:
-			if string(c.Request().Header.Peek(headerRequireAuth)) != ca.web.secret {
+			if subtle.ConstantTimeCompare(c.Request().Header.Peek(headerRequireAuth), []byte(ca.web.secret)) != 1 {
 				return ErrBadCredentials
 			}
 		case webAuthDeny:
@@ -338,6 +339,7 @@ func (g *Gateway) webOwner(ns string, now int64) (*principal, error) {
 
 // argsBuilder writes a JSON object with unique keys: the first value added
 // for a key wins, so layers are added from the highest precedence down.
+// keys may alias request memory: a builder lives for one request.
 type argsBuilder struct {
 	buf  []byte
 	keys []string
@@ -398,7 +400,8 @@ func (b *argsBuilder) addMember(key string, member []byte) {
 func webArgs(c *fiber.Ctx, ca *cachedAction, t *webTarget, user *principal) (json.RawMessage, error) {
 	body := c.Body()
 	mt := requestMediaType(c.Request().Header.ContentType())
-	b := argsBuilder{buf: make([]byte, 0, 256+len(body)*4/3+len(ca.args))}
+	var kbuf [32]string
+	b := argsBuilder{buf: make([]byte, 0, 256+len(body)*4/3+len(ca.args)), keys: kbuf[:0]}
 	b.buf = append(b.buf, '{')
 
 	if ca.web.raw {
@@ -449,7 +452,7 @@ func webArgs(c *fiber.Ctx, ca *cachedAction, t *webTarget, user *principal) (jso
 				return nil, err
 			}
 		case mt == "application/x-www-form-urlencoded":
-			if err := addArgs(&b, c.Context().PostArgs().VisitAll, check); err != nil {
+			if err := addArgs(&b, c.Context().PostArgs(), check); err != nil {
 				return nil, err
 			}
 		case textMediaType(mt):
@@ -457,7 +460,7 @@ func webArgs(c *fiber.Ctx, ca *cachedAction, t *webTarget, user *principal) (jso
 		default:
 			b.addBase64(owBody, body)
 		}
-		if err := addArgs(&b, c.Context().QueryArgs().VisitAll, check); err != nil {
+		if err := addArgs(&b, c.Context().QueryArgs(), check); err != nil {
 			return nil, err
 		}
 	}
@@ -495,12 +498,12 @@ func (b *argsBuilder) addBase64(key string, v []byte) {
 
 // addArgs adds query or form arguments as strings; of a repeated key, the
 // last value wins.
-func addArgs(b *argsBuilder, visit func(func(k, v []byte)), check func(string) error) error {
+func addArgs(b *argsBuilder, args *fasthttp.Args, check func(string) error) error {
 	var buf [16][2][]byte
 	kvs := buf[:0]
-	visit(func(k, v []byte) { kvs = append(kvs, [2][]byte{k, v}) })
+	args.VisitAll(func(k, v []byte) { kvs = append(kvs, [2][]byte{k, v}) })
 	for i := len(kvs) - 1; i >= 0; i-- {
-		key := string(kvs[i][0])
+		key := utils.UnsafeString(kvs[i][0]) // lives as long as the request
 		if err := check(key); err != nil {
 			return err
 		}
@@ -556,7 +559,8 @@ func appendHeaders(buf []byte, c *fiber.Ctx) []byte {
 }
 
 // eachMember calls f with each top-level member of obj, a valid JSON
-// object: its key, unescaped, and its raw `"key": value` text.
+// object: its key, unescaped (aliasing obj), and its raw `"key": value`
+// text.
 func eachMember(obj []byte, f func(key string, member []byte) error) error {
 	i := skipSpace(obj, 1)
 	for i < len(obj) && obj[i] == '"' {
@@ -568,7 +572,7 @@ func eachMember(obj []byte, f func(key string, member []byte) error) error {
 				return errMalformed
 			}
 		} else {
-			key = string(obj[i+1 : end-1])
+			key = utils.UnsafeString(obj[i+1 : end-1]) // lives as long as obj
 		}
 		i = skipSpace(obj, end)
 		i = skipSpace(obj, i+1) // ':'
@@ -639,7 +643,18 @@ func requestMediaType(ct []byte) string {
 	if len(ct) == 0 {
 		return "application/octet-stream"
 	}
-	return strings.ToLower(string(ct))
+	return lowerString(ct)
+}
+
+// lowerString is b in lower case; it aliases b (request memory) when b
+// has no upper case letters.
+func lowerString(b []byte) string {
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			return strings.ToLower(string(b))
+		}
+	}
+	return utils.UnsafeString(b)
 }
 
 func isJSONMediaType(mt string) bool {
@@ -671,7 +686,7 @@ func renderWeb(c *fiber.Ctx, rec *whisk.Activation, t *webTarget) error {
 	result := resultOf(rec)
 	switch rec.Response.StatusCode {
 	case whisk.StatusSuccess:
-		if t.path != "" && t.ext != extHTTP {
+		if t.ext != extHTTP && strings.Trim(t.path, "/") != "" {
 			var err error
 			if result, err = project(result, t.path); err != nil {
 				return err
@@ -795,53 +810,50 @@ func renderText(c *fiber.Ctx, v json.RawMessage, field bool) error {
 	return c.Send(v)
 }
 
-// httpResult is a .http result: {statusCode, headers, body}.
+// httpHeader is one header of a .http result, slices of the result.
+type httpHeader struct{ name, value []byte }
+
+// httpResult is a .http result: {statusCode, headers, body}, parsed
+// without decoding it into maps: it is on every web request's path.
 type httpResult struct {
-	status  int
-	headers [][2]string // in the order given; a JSON array gives several
-	ctype   string      // the Content-Type header, if any
+	status  int // -1: none given
+	headers []httpHeader
+	ctype   []byte // the Content-Type header's value, if any
 	body    []byte
 	hasBody bool
 }
 
+var errInvalidHTTP = errInvalidMedia("message/http")
+
 // renderHTTP renders a .http result as the response. Everything is checked
 // before anything is written, so a bad result is a clean 400.
 func renderHTTP(c *fiber.Ctx, v json.RawMessage) error {
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(v, &fields) != nil || fields == nil {
-		return errInvalidMedia("message/http")
+	v = trimSpace(v)
+	if len(v) == 0 || v[0] != '{' || !json.Valid(v) {
+		return errInvalidHTTP
 	}
-	var r httpResult
-	if raw, ok := fields["headers"]; ok {
-		var hs map[string]json.RawMessage
-		if json.Unmarshal(raw, &hs) != nil || hs == nil {
-			return errInvalidMedia("message/http")
-		}
-		for k, hv := range hs {
-			if !validHeaderName(k) {
-				return errInvalidMedia("message/http")
+	var hbuf [16]httpHeader
+	r := httpResult{status: -1, headers: hbuf[:0]}
+	var body []byte
+	err := eachRawMember(v, func(key []byte, val []byte) error {
+		switch string(key) {
+		case "headers":
+			return r.parseHeaders(val)
+		case "statusCode":
+			code, ok := statusCodeOf(val)
+			if !ok {
+				return errInvalidHTTP
 			}
-			var err error
-			if r.headers, err = appendHeaderValues(r.headers, k, hv); err != nil {
-				return err
-			}
+			r.status = code
+		case "body":
+			body = val
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	r.status = -1
-	if raw, ok := fields["statusCode"]; ok {
-		code, err := statusCodeOf(raw)
-		if err != nil {
-			return err
-		}
-		r.status = code
-	}
-	for _, h := range r.headers {
-		if strings.EqualFold(h[0], fiber.HeaderContentType) {
-			r.ctype = h[1]
-			break
-		}
-	}
-	if err := r.setBody(fields["body"]); err != nil {
+	if err := r.setBody(body); err != nil {
 		return err
 	}
 	if r.status < 0 {
@@ -853,17 +865,21 @@ func renderHTTP(c *fiber.Ctx, v json.RawMessage) error {
 
 	c.Status(r.status)
 	h := &c.Response().Header
-	set := make(map[string]bool, len(r.headers))
-	for _, kv := range r.headers {
-		switch strings.ToLower(kv[0]) {
-		case "content-type", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer":
+	for i, hd := range r.headers {
+		if framingHeader(hd.name) {
 			continue // the response's own framing
 		}
-		if set[kv[0]] {
-			h.Add(kv[0], kv[1])
+		first := true
+		for _, o := range r.headers[:i] {
+			if bytes.EqualFold(o.name, hd.name) {
+				first = false
+				break
+			}
+		}
+		if first {
+			h.SetBytesKV(hd.name, hd.value) // an action's header replaces a default one (CORS)
 		} else {
-			h.Set(kv[0], kv[1]) // an action's header replaces a default one (CORS)
-			set[kv[0]] = true
+			h.AddBytesKV(hd.name, hd.value)
 		}
 	}
 	if !r.hasBody {
@@ -871,141 +887,240 @@ func renderHTTP(c *fiber.Ctx, v json.RawMessage) error {
 		c.Response().ResetBody()
 		return nil
 	}
-	h.Set(fiber.HeaderContentType, r.ctype)
+	h.SetContentTypeBytes(r.ctype)
 	return c.Send(r.body)
+}
+
+// framingHeader reports whether an action may not set header name: the
+// gateway frames the response (Content-Type is set from the result).
+func framingHeader(name []byte) bool {
+	for _, f := range [...]string{"Content-Type", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "Trailer"} {
+		if len(name) == len(f) && bytes.EqualFold(name, []byte(f)) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseHeaders reads the headers object: each value a string, number or
+// boolean, or an array of them (several headers of that name).
+func (r *httpResult) parseHeaders(v []byte) error {
+	if v[0] != '{' {
+		return errInvalidHTTP
+	}
+	return eachRawMember(v, func(name, val []byte) error {
+		if !validHeaderName(name) {
+			return errInvalidHTTP
+		}
+		return r.addHeaderValues(name, val, 0)
+	})
+}
+
+func (r *httpResult) addHeaderValues(name, v []byte, depth int) error {
+	switch v[0] {
+	case '"':
+		s, ok := unquote(v)
+		if !ok || bytes.ContainsAny(s, "\r\n") {
+			return errInvalidHTTP
+		}
+		r.addHeader(name, s)
+	case '[':
+		if depth > 2 {
+			return errInvalidHTTP
+		}
+		return eachRawElement(v, func(e []byte) error { return r.addHeaderValues(name, e, depth+1) })
+	case '{', 'n': // object, null
+		return errInvalidHTTP
+	default: // number, true, false
+		r.addHeader(name, v)
+	}
+	return nil
+}
+
+func (r *httpResult) addHeader(name, value []byte) {
+	if r.ctype == nil && bytes.EqualFold(name, []byte(fiber.HeaderContentType)) {
+		r.ctype = value
+	}
+	r.headers = append(r.headers, httpHeader{name, value})
 }
 
 // setBody decides the response body and its content type: a string is
 // text (text/html by default), or base64 for a binary type; any other JSON
 // value is JSON (application/json by default).
-func (r *httpResult) setBody(raw json.RawMessage) error {
-	raw = trimSpace(raw)
+func (r *httpResult) setBody(raw []byte) error {
 	if len(raw) == 0 || string(raw) == "null" || string(raw) == `""` {
 		return nil
 	}
 	r.hasBody = true
-	mt := ""
-	if r.ctype != "" {
-		var err error
-		if mt, _, err = mime.ParseMediaType(r.ctype); err != nil {
+	var mt string
+	if r.ctype != nil {
+		var ok bool
+		if mt, ok = mediaTypeOf(r.ctype); !ok {
 			return errorf(whisk.ErrBadRequest, msgUnknownType)
 		}
 	}
 	if raw[0] != '"' {
 		switch {
 		case mt == "":
-			r.ctype = fiber.MIMEApplicationJSON
+			r.ctype = []byte(fiber.MIMEApplicationJSON)
 		case !isJSONMediaType(mt):
 			return errorf(whisk.ErrBadRequest, msgTypeMismatch)
 		}
 		r.body = raw
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return errInvalidMedia("message/http")
+	s, ok := unquote(raw)
+	if !ok {
+		return errInvalidHTTP
 	}
 	switch {
 	case mt == "":
-		r.ctype = "text/html; charset=UTF-8"
-		r.body = []byte(s)
-	case isJSONMediaType(mt) && isBase64(s):
+		r.ctype = []byte("text/html; charset=UTF-8")
+		r.body = s
+	case isJSONMediaType(mt) && isBase64(string(s)):
 		if r.body = decodeBase64(s); r.body == nil {
-			r.body = []byte(s)
+			r.body = s
 		}
 	case textMediaType(mt):
-		if strings.HasPrefix(mt, "text/") && !strings.Contains(strings.ToLower(r.ctype), "charset") {
-			r.ctype += "; charset=UTF-8"
+		if strings.HasPrefix(mt, "text/") && !bytes.Contains(bytes.ToLower(r.ctype), []byte("charset")) {
+			r.ctype = append(append([]byte(nil), r.ctype...), "; charset=UTF-8"...)
 		}
-		r.body = []byte(s)
+		r.body = s
 	default: // binary: base64 text
 		if r.body = decodeBase64(s); r.body == nil {
 			if mt != "image/svg+xml" { // SVG is XML text; accept it plain too
 				return errorf(whisk.ErrBadRequest, msgTypeMismatch)
 			}
-			r.body = []byte(s)
+			r.body = s
 		}
 	}
 	return nil
+}
+
+// mediaTypeOf returns the lower-case "type/subtype" of a Content-Type
+// value, and whether it is one.
+func mediaTypeOf(ct []byte) (string, bool) {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = bytes.TrimSpace(ct)
+	slash := bytes.IndexByte(ct, '/')
+	if slash <= 0 || slash == len(ct)-1 || !validHeaderName(ct[:slash]) || !validHeaderName(ct[slash+1:]) {
+		return "", false
+	}
+	return lowerString(ct), true
 }
 
 // decodeBase64 decodes standard base64 (padded or not); nil if s is not.
-func decodeBase64(s string) []byte {
-	s = strings.TrimSpace(s)
-	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
-		return b
+func decodeBase64(s []byte) []byte {
+	s = bytes.TrimSpace(s)
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+	if n, err := base64.StdEncoding.Decode(out, s); err == nil {
+		return out[:n]
 	}
-	if b, err := base64.RawStdEncoding.DecodeString(s); err == nil {
-		return b
+	if n, err := base64.RawStdEncoding.Decode(out, s); err == nil {
+		return out[:n]
 	}
 	return nil
 }
 
-// appendHeaderValues appends header k's values: a string, number or
-// boolean, or an array of them.
-func appendHeaderValues(hs [][2]string, k string, v json.RawMessage) ([][2]string, error) {
-	v = trimSpace(v)
-	if len(v) == 0 {
-		return hs, errInvalidMedia("message/http")
+// unquote returns the text of a JSON string: a slice of v when it has no
+// escapes.
+func unquote(v []byte) ([]byte, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return nil, false
 	}
-	switch v[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(v, &s) != nil || strings.ContainsAny(s, "\r\n") {
-			return hs, errInvalidMedia("message/http")
-		}
-		return append(hs, [2]string{k, s}), nil
-	case '[':
-		var vs []json.RawMessage
-		if json.Unmarshal(v, &vs) != nil {
-			return hs, errInvalidMedia("message/http")
-		}
-		var err error
-		for _, e := range vs {
-			if hs, err = appendHeaderValues(hs, k, e); err != nil {
-				return hs, err
-			}
-		}
-		return hs, nil
-	case '{':
-		return hs, errInvalidMedia("message/http")
+	inner := v[1 : len(v)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return inner, true
 	}
-	if string(v) == "null" {
-		return hs, errInvalidMedia("message/http")
-	}
-	return append(hs, [2]string{k, string(v)}), nil // number or boolean
-}
-
-// statusCodeOf reads statusCode: a whole number or a string holding one, a
-// valid HTTP status.
-func statusCodeOf(v json.RawMessage) (int, error) {
-	v = trimSpace(v)
 	var s string
-	if len(v) > 0 && v[0] == '"' {
-		if json.Unmarshal(v, &s) != nil {
-			return 0, errInvalidMedia("message/http")
-		}
-	} else {
-		s = string(v)
+	if json.Unmarshal(v, &s) != nil {
+		return nil, false
 	}
-	code, err := strconv.Atoi(strings.TrimSuffix(s, ".0"))
-	if err != nil || code < 100 || code > 599 {
-		return 0, errInvalidMedia("message/http")
-	}
-	return code, nil
+	return []byte(s), true
 }
 
-// validHeaderName reports whether k is an HTTP header name (an RFC 9110
-// token).
-func validHeaderName(k string) bool {
-	if k == "" {
+// statusCodeOf reads statusCode: a whole number (200, 200.0) or a string
+// holding one, a valid HTTP status.
+func statusCodeOf(v []byte) (int, bool) {
+	if len(v) > 0 && v[0] == '"' {
+		s, ok := unquote(v)
+		if !ok {
+			return 0, false
+		}
+		v = s
+	}
+	if i := bytes.IndexByte(v, '.'); i >= 0 && len(bytes.Trim(v[i+1:], "0")) == 0 {
+		v = v[:i]
+	}
+	if len(v) == 0 || len(v) > 3 {
+		return 0, false
+	}
+	code := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		code = code*10 + int(c-'0')
+	}
+	return code, code >= 100 && code <= 599
+}
+
+// validHeaderName reports whether k is an HTTP token (RFC 9110): a header
+// name, or a part of a media type.
+func validHeaderName(k []byte) bool {
+	if len(k) == 0 {
 		return false
 	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
+	for _, c := range k {
 		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
 			return false
 		}
 	}
 	return true
+}
+
+// eachRawMember calls f with the key (unescaped; a slice of obj when it has
+// no escapes) and the raw value of each top-level member of obj, a valid
+// JSON object.
+func eachRawMember(obj []byte, f func(key, val []byte) error) error {
+	i := skipSpace(obj, 1)
+	for i < len(obj) && obj[i] == '"' {
+		end, escaped := scanString(obj, i)
+		key := obj[i+1 : end-1]
+		if escaped {
+			var ok bool
+			if key, ok = unquote(obj[i:end]); !ok {
+				return errInvalidHTTP
+			}
+		}
+		i = skipSpace(obj, end)
+		i = skipSpace(obj, i+1) // ':'
+		vend := skipValue(obj, i)
+		if err := f(key, obj[i:vend]); err != nil {
+			return err
+		}
+		i = skipSpace(obj, vend)
+		if i < len(obj) && obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	return nil
+}
+
+// eachRawElement calls f with each element of arr, a valid JSON array.
+func eachRawElement(arr []byte, f func(val []byte) error) error {
+	i := skipSpace(arr, 1)
+	for i < len(arr) && arr[i] != ']' {
+		end := skipValue(arr, i)
+		if err := f(arr[i:end]); err != nil {
+			return err
+		}
+		i = skipSpace(arr, end)
+		if i < len(arr) && arr[i] == ',' {
+			i = skipSpace(arr, i+1)
+		}
+	}
+	return nil
 }

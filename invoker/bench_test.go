@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gust-faas/gust/internal/bus"
 	"github.com/gust-faas/gust/whisk"
 )
 
@@ -77,5 +76,3 @@ func report(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
-
-var _ = bus.Version

@@ -65,14 +65,21 @@ func newEnv(t testing.TB) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	// Unix socket paths are short: keep the run directory near the root.
-	runDir, err := os.MkdirTemp("", "gi")
+	base, err := os.MkdirTemp("", "gi")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(runDir) })
+	t.Cleanup(func() { os.RemoveAll(base) })
+	tmp := filepath.Join(base, "t")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	runDir := filepath.Join(base, "s")
 	return &env{
 		t: t, srv: srv, nc: nc, st: st, runDir: runDir,
-		drv:  process.New(process.Config{RunDir: runDir, Logger: discardLogger()}),
+		// TMPDIR: the proxy's work directory goes where the test removes
+		// it (a SIGKILLed proxy cannot clean up after itself).
+		drv:  process.New(process.Config{RunDir: runDir, Env: []string{"TMPDIR=" + tmp}, Logger: discardLogger()}),
 		subj: bus.Subjects{Prefix: bus.DefaultPrefix},
 	}
 }
@@ -745,3 +752,48 @@ func TestInvokePrewarmed(t *testing.T) {
 		t.Errorf("512 MB start = %s, want cold", ann(rec, whisk.AnnStart))
 	}
 }
+
+func TestRunNeedsJetStream(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer srv.Shutdown()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	inv, err := New(Config{}, Deps{NATS: nc, Store: nopStore{}, Driver: &fakeDriver{}, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := inv.Run(ctx); err == nil || !strings.Contains(err.Error(), bus.AsyncStream) {
+		t.Errorf("Run without JetStream: %v, want an error about the async stream", err)
+	}
+	if err := inv.Run(ctx); !errors.Is(err, ErrAlreadyRunning) {
+		t.Errorf("second Run: %v, want ErrAlreadyRunning", err)
+	}
+}
+
+// nopStore is a store for tests that never reach it.
+type nopStore struct{}
+
+func (nopStore) PutActivation(context.Context, *whisk.Activation) error { return nil }
+func (nopStore) GetActivation(context.Context, string, string) (*whisk.Activation, error) {
+	return nil, store.ErrNotFound
+}
+func (nopStore) ListActivations(context.Context, string, store.ActivationFilter) ([]*whisk.Activation, error) {
+	return nil, nil
+}
+func (nopStore) CountActivations(context.Context, string, store.ActivationFilter) (int, error) {
+	return 0, nil
+}
+func (nopStore) PutCode(context.Context, []byte) (string, error) { return "", nil }
+func (nopStore) GetCode(context.Context, string) ([]byte, error) { return nil, store.ErrNotFound }

@@ -143,10 +143,14 @@ func (inv *Invoker) Run(ctx context.Context) error {
 		err = nc.FlushTimeout(10 * time.Second)
 	}
 	if err != nil {
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
+		inv.acts.closeAndWait()
 		close(stopBG)
 		bg.Wait()
-		inv.rec.close()
 		inv.pool.close()
+		inv.rec.close()
 		return fmt.Errorf("invoker: subscribe %s: %w", inv.subj.Invoke(inv.cfg.ID), err)
 	}
 	var fetchWG sync.WaitGroup

@@ -10,6 +10,12 @@
 //	                      non-blocking ActivationMessages, persisted before the
 //	                      gateway answers 202; every invoker pulls from one
 //	                      durable consumer and acks after the record is stored.
+//	<p>compose            JetStream stream GUST_COMPOSE (work queue): accepted
+//	                      sequence and conductor invocations (ComposeMessage),
+//	                      persisted before the gateway answers 202 (non-blocking,
+//	                      or a blocking one whose wait elapsed mid-run); every
+//	                      controller pulls from one durable consumer and acks
+//	                      after the composition's record is stored.
 //	<p>heartbeat          core publish: a Heartbeat from each invoker every
 //	                      HeartbeatInterval.
 //	<p>done.<controller>  core publish: a Result for a blocking activation whose
@@ -36,6 +42,14 @@ const (
 	AsyncConsumer = "invokers"
 )
 
+// ComposeStream is the JetStream stream of accepted sequence and conductor
+// invocations, and ComposeConsumer the durable consumer all controllers
+// share.
+const (
+	ComposeStream   = "GUST_COMPOSE"
+	ComposeConsumer = "controllers"
+)
+
 // HeartbeatInterval is how often invokers beat; an invoker silent for
 // DeadAfter gets no new work.
 const (
@@ -48,6 +62,7 @@ type Subjects struct{ Prefix string }
 
 func (s Subjects) Invoke(invoker string) string { return s.Prefix + "invoke." + invoker }
 func (s Subjects) Async() string                { return s.Prefix + "async" }
+func (s Subjects) Compose() string              { return s.Prefix + "compose" }
 func (s Subjects) Heartbeat() string            { return s.Prefix + "heartbeat" }
 func (s Subjects) Done(controller string) string {
 	return s.Prefix + "done." + controller
@@ -84,6 +99,29 @@ type Result struct {
 	// Error is set when the invoker could not run the activation at all;
 	// Activation then carries a whisk internal error.
 	Error string `json:"error,omitempty"`
+}
+
+// ComposeMessage is an accepted invocation of a sequence or a conductor
+// action, which a controller runs step by step. Each step's activation id
+// is derived from the composition's id and the step's index, so a
+// controller that takes over a composition (a redelivery after a crash, a
+// blocking wait that elapsed) finds the steps already recorded instead of
+// running them again.
+type ComposeMessage struct {
+	V int `json:"v"`
+	// Activation is the invocation as the gateway made it (Action is the
+	// sequence or conductor action).
+	Activation *ActivationMessage `json:"activation"`
+	// Resume: steps may have run already; look each one up in the store
+	// before running it.
+	Resume bool `json:"resume,omitempty"`
+	// Start is when the composition started, epoch ms (0: not yet).
+	Start int64 `json:"start,omitempty"`
+	// Running names a step activation that was still running when the
+	// message was written: its record is awaited until RunningUntil (epoch
+	// ms) before the step runs again.
+	Running      string `json:"running,omitempty"`
+	RunningUntil int64  `json:"runningUntil,omitempty"`
 }
 
 // Heartbeat is an invoker's periodic announcement of its health and room.
