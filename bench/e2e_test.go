@@ -55,9 +55,9 @@ func TestEndToEnd(t *testing.T) {
 	defer cancel()
 	prog := newProgress(io.Discard, false, true)
 	defer prog.Close()
-	rep, err := Run(ctx, cfg, "gust bench (test)", prog)
+	rep, err := runBench(ctx, cfg, "gust bench (test)", prog)
 	if err != nil {
-		t.Fatalf("Run: %v", err)
+		t.Fatalf("runBench: %v", err)
 	}
 	want := []string{"warm", "throughput-c2", "throughput-c4", "cold-nodejs", "cold-python", "many", "burst", "mixed"}
 	if len(rep.Scenarios) != len(want) {

@@ -35,7 +35,7 @@ func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	prog := newProgress(os.Stderr, isTerminal(os.Stderr), cfg.Quiet)
-	rep, runErr := Run(ctx, cfg, "gust bench "+quoteArgs(args), prog)
+	rep, runErr := runBench(ctx, cfg, "gust bench "+quoteArgs(args), prog)
 	prog.Close()
 	code := 0
 	if runErr != nil {
@@ -94,9 +94,9 @@ func writeOutputs(cfg Config, rep *Report, out io.Writer) error {
 	return errors.Join(errs...)
 }
 
-// Run measures the floor and runs the selected scenarios. The report holds
+// runBench measures the floor and runs the selected scenarios. The report holds
 // whatever was measured, also when an error is returned.
-func Run(ctx context.Context, cfg Config, command string, prog *progress) (*Report, error) {
+func runBench(ctx context.Context, cfg Config, command string, prog *progress) (*Report, error) {
 	rep := &Report{
 		Tool: "gust bench", Version: ReportVersion, Date: time.Now().UTC().Truncate(time.Second),
 		Command: command, Commit: commit(cfg.Record), Machine: machine(),

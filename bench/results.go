@@ -213,7 +213,7 @@ func runLine(rep *Report) string {
 	fmt.Fprintf(&b, "- `%s`: %s, commit `%s`, %s; `%s`", runID(rep), rep.Date.UTC().Format("2006-01-02 15:04 UTC"),
 		rep.Commit, rep.Machine.String(), strings.ReplaceAll(rep.Command, "`", "'"))
 	if rep.Target.Started {
-		fmt.Fprintf(&b, " (started `gust %s`)", strings.Join(rep.Target.Args, " "))
+		fmt.Fprintf(&b, " (started `gust %s`)", strings.Join(upArgsOfNote(rep.Target.Args), " "))
 	}
 	if len(rep.Checks) > 0 {
 		var parts []string
@@ -226,7 +226,31 @@ func runLine(rep *Report) string {
 		}
 		b.WriteString("; targets: " + strings.Join(parts, ", "))
 	}
+	var notes []string
+	for i := range rep.Scenarios {
+		for _, n := range rep.Scenarios[i].Notes {
+			notes = append(notes, rep.Scenarios[i].Name+": "+n)
+		}
+	}
+	if len(notes) > 0 {
+		b.WriteString("; notes: " + strings.Join(notes, "; "))
+	}
 	return b.String()
+}
+
+// upArgsOfNote drops the arguments of a started gust up that differ in
+// every run (ports, temporary directories) and say nothing about it.
+func upArgsOfNote(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "--listen", "--data-dir", "--nats-listen", "--log-level":
+			i++ // and its value
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out
 }
 
 func (d *latestDoc) render() string {

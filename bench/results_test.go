@@ -28,6 +28,8 @@ func TestRecordResultsNewFile(t *testing.T) {
 		"| " + id + " | http | 1 | 1,000 | 80.0µs", // the run's floor
 		"- `" + id + "`: 2025-11-21 23:40 UTC, commit `c5c77a6abcde+dirty`, 2 x AMD EPYC, linux 6.18.44-fc, go1.26.8; `gust bench --duration 5s`",
 		"warm p99 PASS (1.29ms; want <= 2.00ms)",
+		"(started `gust up`)", // without ports and temporary directories
+		"notes: many: created 100 actions in 1.2s",
 		"| 2025-11-21 23:40 | c5c77a6abcde+dirty | 2 x AMD EPYC",
 	} {
 		if !strings.Contains(out, want) {

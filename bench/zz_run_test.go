@@ -16,3 +16,17 @@ func TestZZMain(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+func TestZZRecord(t *testing.T) {
+	from, to := os.Getenv("ZZ_RECORD_FROM"), os.Getenv("ZZ_RECORD_TO")
+	if from == "" {
+		t.Skip()
+	}
+	rep, err := ReadJSON(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RecordResults(to, rep); err != nil {
+		t.Fatal(err)
+	}
+}

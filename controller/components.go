@@ -26,26 +26,26 @@ const (
 type kind uint8
 
 const (
-	atomic    kind = iota // one activation on an invoker
-	sequence              // kind "sequence": components run in turn, inline
-	conductor             // annotation conductor: a composition it directs
+	kindAtomic    kind = iota // one activation on an invoker
+	kindSequence              // kind "sequence": components run in turn, inline
+	kindConductor             // annotation conductor: a composition it directs
 )
 
 // kindOf tells how a runs. A sequence with a conductor annotation is a
 // sequence (OpenWhisk: a sequence has no code to conduct with).
 func kindOf(a *whisk.Action) kind {
 	if a.Exec.Kind == whisk.KindSequence {
-		return sequence
+		return kindSequence
 	}
 	for i := range a.Annotations {
 		if a.Annotations[i].Key == annConductor {
 			if a.Annotations.Bool(annConductor) {
-				return conductor
+				return kindConductor
 			}
 			break
 		}
 	}
-	return atomic
+	return kindAtomic
 }
 
 // component is an action a composition runs, resolved through its package
@@ -90,7 +90,7 @@ func newComponent(f whisk.FQN, a *whisk.Action, public bool, binding whisk.KeyVa
 		stepAnns:      append(whisk.KeyValues{{Key: whisk.AnnCausedBy, Value: json.RawMessage(`"` + causedBySequence + `"`)}}, binding...),
 		args:          emptyArgs,
 	}
-	if c.kind == sequence {
+	if c.kind == kindSequence {
 		return c // a sequence passes its input on as it is (OpenWhisk)
 	}
 	for _, p := range a.Parameters {
@@ -304,7 +304,7 @@ func (c *Controller) resolve(ctx context.Context, f whisk.FQN) (*component, erro
 }
 
 func (c *Controller) loadAction(ctx context.Context, ns, name string, f whisk.FQN) (*whisk.Action, error) {
-	doc, err := c.st.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Actions, Name: name})
+	doc, err := c.store.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Actions, Name: name})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("%w: %s", errComponentMissing, f)
@@ -321,7 +321,7 @@ func (c *Controller) loadAction(ctx context.Context, ns, name string, f whisk.FQ
 }
 
 func (c *Controller) loadPackage(ctx context.Context, ns, name string, f whisk.FQN) (*pkgDoc, error) {
-	doc, err := c.st.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Packages, Name: name})
+	doc, err := c.store.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Packages, Name: name})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, fmt.Errorf("%w: %s: package /%s/%s does not exist", errComponentMissing, f, ns, name)

@@ -119,7 +119,7 @@ func (r *run) execTop(ctx context.Context) (*whisk.Activation, error) {
 	var out outcome
 	var err error
 	switch comp.kind {
-	case sequence:
+	case kindSequence:
 		out, _, err = r.sequence(ctx, comp, r.top.ActivationID, r.top.Cause, r.top.Args, 0, nil, true)
 	default:
 		out, err = r.conductor(ctx, comp, r.top.ActivationID, r.top.Cause, r.top.Args, &condCount{}, true)
@@ -201,7 +201,7 @@ func (r *run) step(ctx context.Context, comp *component, id, cause string, input
 func (r *run) recorded(ctx context.Context, id string) *whisk.Activation {
 	poll := 50 * time.Millisecond
 	for {
-		rec, err := r.c.st.GetActivation(ctx, r.top.Namespace, id)
+		rec, err := r.c.store.GetActivation(ctx, r.top.Namespace, id)
 		if err == nil {
 			if rec.Start > 0 && rec.Start < r.start {
 				r.start = rec.Start

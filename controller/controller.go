@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gust-faas/gust/internal/bus"
+	"github.com/gust-faas/gust/store"
 	"github.com/gust-faas/gust/whisk"
 )
 
@@ -54,6 +56,23 @@ type Config struct {
 	AsyncDuplicates time.Duration
 	// AsyncReplicas of the stream in a NATS cluster (1).
 	AsyncReplicas int
+
+	// Compositions (sequences, conductor actions, sequence.go); their
+	// stream shares AsyncMaxAge, AsyncDuplicates and AsyncReplicas.
+	//
+	// ComponentCacheTTL: how long a component action read from the store is
+	// reused (2 s, as the gateway's action cache).
+	ComponentCacheTTL time.Duration
+	// ComposeAckWait: a queued composition whose controller stops
+	// confirming progress for this long goes to another controller (30 s).
+	ComposeAckWait time.Duration
+	// ComposeConcurrency: queued compositions one controller runs at once
+	// (256).
+	ComposeConcurrency int
+
+	// AlarmLeaseTTL is the alarm scheduler's leader lease: a leader that
+	// stops hands over at once, one that dies within this long (5 s).
+	AlarmLeaseTTL time.Duration
 }
 
 // Defaults of Config.
@@ -63,6 +82,10 @@ const (
 	DefaultLateReplyGrace  = time.Minute
 	DefaultAsyncMaxAge     = 24 * time.Hour
 	DefaultAsyncDuplicates = 2 * time.Minute
+
+	DefaultComponentCacheTTL  = 2 * time.Second
+	DefaultComposeAckWait     = 30 * time.Second
+	DefaultComposeConcurrency = 256
 )
 
 func (cfg *Config) setDefaults() error {
@@ -91,6 +114,9 @@ func (cfg *Config) setDefaults() error {
 		{"LateReplyGrace", &cfg.LateReplyGrace, DefaultLateReplyGrace},
 		{"AsyncMaxAge", &cfg.AsyncMaxAge, DefaultAsyncMaxAge},
 		{"AsyncDuplicates", &cfg.AsyncDuplicates, DefaultAsyncDuplicates},
+		{"ComponentCacheTTL", &cfg.ComponentCacheTTL, DefaultComponentCacheTTL},
+		{"ComposeAckWait", &cfg.ComposeAckWait, DefaultComposeAckWait},
+		{"AlarmLeaseTTL", &cfg.AlarmLeaseTTL, DefaultAlarmLeaseTTL},
 	}
 	for _, d := range durations {
 		switch {
@@ -108,6 +134,12 @@ func (cfg *Config) setDefaults() error {
 	}
 	if cfg.OverloadFactor < 0 {
 		return fmt.Errorf("controller: OverloadFactor %v is negative", cfg.OverloadFactor)
+	}
+	switch {
+	case cfg.ComposeConcurrency < 0:
+		return fmt.Errorf("controller: ComposeConcurrency %d is negative", cfg.ComposeConcurrency)
+	case cfg.ComposeConcurrency == 0:
+		cfg.ComposeConcurrency = DefaultComposeConcurrency
 	}
 	switch {
 	case cfg.AsyncReplicas < 0:
@@ -133,6 +165,10 @@ type Deps struct {
 	JetStream jetstream.JetStream
 	// Logger defaults to discarding.
 	Logger *slog.Logger
+	// Store holds entities and activation records. Without it the
+	// controller cannot fire triggers nor run the alarms feeds (fire.go,
+	// alarms.go), and sequences and conductor actions fail with ErrNoStore.
+	Store store.Store
 }
 
 // Controller places activations on invokers. See the package comment.
@@ -148,6 +184,12 @@ type Controller struct {
 	deadAfter int64
 	reg       *registry
 	mux       *mux
+	store     store.Store
+	alarms    *alarms // nil without a store
+
+	composeSubj string // subj.Compose()
+	comps       *componentCache
+	recs        *recordWriter // records of blocking compositions
 
 	started  atomic.Bool
 	running  atomic.Bool // between Ready and the end of Run
@@ -185,9 +227,16 @@ func New(cfg Config, deps Deps) (*Controller, error) {
 		epoch:     time.Now(),
 		deadAfter: int64(cfg.DeadAfter),
 		reg:       newRegistry(subj),
+		store:     deps.Store,
 		ready:     make(chan struct{}),
 		stopped:   make(chan struct{}),
 	}
+	if deps.Store != nil {
+		c.alarms = newAlarms(c)
+	}
+	c.composeSubj = subj.Compose()
+	c.comps = newComponentCache(cfg.ComponentCacheTTL)
+	c.recs = newRecordWriter(c)
 	c.mux = newMux(deps.NATS.NewInbox(), c.stopped)
 	return c, nil
 }
@@ -215,6 +264,14 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	if c.alarms != nil {
+		if err := c.alarms.setup(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
 	inbox, err := c.nc.Subscribe(c.mux.subject(), c.mux.handle)
 	if err != nil {
 		return fmt.Errorf("controller: subscribe to replies: %w", err)
@@ -239,9 +296,24 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("controller: flush subscriptions: %w", err)
 	}
+	stopCompose, err := c.startCompose(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer stopCompose()
 	c.running.Store(true)
 	close(c.ready)
 	c.log.Info("controller ready", "prefix", c.cfg.Prefix, "stream", bus.AsyncStream)
+	if c.alarms != nil {
+		// The scheduler stops with ctx; Run returns only after it has.
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); c.alarms.run(ctx) }()
+		defer wg.Wait()
+	}
 
 	tick := time.NewTicker(min(time.Second, max(c.cfg.DeadAfter/3, 10*time.Millisecond)))
 	defer tick.Stop()
@@ -339,6 +411,12 @@ func (c *Controller) Invoke(ctx context.Context, msg *bus.ActivationMessage, wai
 	}
 	if msg.Received == 0 {
 		msg.Received = time.Now().UnixMilli()
+	}
+	if msg.Action.Exec.Kind == whisk.KindBuiltin {
+		return c.invokeBuiltin(ctx, msg)
+	}
+	if kindOf(msg.Action) != kindAtomic {
+		return c.compose(ctx, msg, wait) // sequence.go
 	}
 	if !msg.Blocking {
 		return nil, c.enqueue(ctx, msg)
@@ -491,8 +569,17 @@ func (c *Controller) setupStream(ctx context.Context) error {
 	}
 }
 
-// ensureStream creates the async stream, or checks the existing one.
+// ensureStream creates the async and compose streams, or checks the
+// existing ones.
 func (c *Controller) ensureStream(ctx context.Context) error {
+	if err := c.ensureAsyncStream(ctx); err != nil {
+		return err
+	}
+	return c.ensureComposeStream(ctx)
+}
+
+// ensureAsyncStream creates the async stream, or checks the existing one.
+func (c *Controller) ensureAsyncStream(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
 	want := c.cfg.streamConfig()

@@ -14,4 +14,8 @@ var (
 	// ErrOverloaded means every alive invoker is full and the activation
 	// was not placed.
 	ErrOverloaded = errors.New("system overloaded")
+	// ErrNoStore means the controller was built without Deps.Store and was
+	// asked for what needs one: a sequence or conductor action, a trigger
+	// fire, an alarms feed.
+	ErrNoStore = errors.New("controller has no store")
 )

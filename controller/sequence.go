@@ -49,9 +49,9 @@ func (r *run) sequence(ctx context.Context, seq *component, id, cause string, in
 		}
 		var out outcome
 		switch comp.kind {
-		case sequence:
+		case kindSequence:
 			out, atomics, err = r.sequence(ctx, comp, sid, id, payload, atomics, stack, false)
-		case conductor:
+		case kindConductor:
 			out, err = r.conductor(ctx, comp, sid, id, payload, &condCount{}, false)
 			atomics++
 		default:
@@ -112,7 +112,7 @@ func (r *run) sequenceComponent(ctx context.Context, name, ns string, stack []wh
 	if f.Namespace != r.top.Namespace && !comp.public {
 		return nil, appError(detail(msgSequenceNotAllowed, f)), nil
 	}
-	if comp.kind == sequence {
+	if comp.kind == kindSequence {
 		for _, s := range stack {
 			if s == f {
 				return nil, appError(detail(msgSequenceSelf, f)), nil

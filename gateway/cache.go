@@ -59,7 +59,11 @@ func newCachedAction(a *whisk.Action) *cachedAction {
 		web:           parseWebAnnotations(a.Annotations),
 	}
 	size := 2
-	for _, p := range a.Parameters {
+	params := a.Parameters
+	if a.Exec.Kind == whisk.KindSequence {
+		params = nil // a sequence passes on the request's arguments alone (OpenWhisk)
+	}
+	for _, p := range params {
 		if p.Init {
 			continue
 		}

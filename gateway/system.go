@@ -127,6 +127,9 @@ func systemAction(pkg string, sa SystemAction, now int64) (*whisk.Action, []byte
 		return nil, nil, fmt.Errorf("%w: system action %q", whisk.ErrBadName, sa.Name)
 	}
 	kind, err := whisk.CanonicalKind(sa.Exec.Kind)
+	if sa.Exec.Kind == whisk.KindBuiltin {
+		kind, err = whisk.KindBuiltin, nil // run by the controller (controller.Builtin*)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

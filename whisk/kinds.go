@@ -10,6 +10,10 @@ const (
 	KindGo       = "go:1.26"
 	KindBlackbox = "blackbox"
 	KindSequence = "sequence"
+	// KindBuiltin marks a whisk.system action that the controller runs
+	// natively (the alarms feeds); Exec.Main names the handler. It is no
+	// alias: CanonicalKind rejects it, so users cannot create one.
+	KindBuiltin = "gust:builtin"
 )
 
 var kindAliases = map[string]string{

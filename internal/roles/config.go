@@ -7,7 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/gust-faas/gust/invoker"
+	"github.com/gust-faas/gust/whisk"
 )
 
 // flagHelp means -h was given and usage printed: exit 0.
@@ -81,6 +85,7 @@ func Load(role string, args []string) (Config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.StringVar(&c.APIHost, "api-host", env("API_HOST", ""), "API host given to actions as __OW_API_HOST (default: http://<listen>)")
 	fs.IntVar(&c.MaxProcs, "maxprocs", envInt("MAXPROCS", 0), "GOMAXPROCS (0 = number of CPUs)")
+	prewarm := fs.String("prewarm", env("PREWARM", "nodejs:20:256:1,python:3.11:256:1"), "stem cells kept started, as kind:memoryMB:count,... (empty: only adaptive ones)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, flagHelp
@@ -95,10 +100,38 @@ func Load(role string, args []string) (Config, error) {
 	default:
 		return c, fmt.Errorf("gust %s: --sandbox must be auto, linux or process, not %q", role, c.Sandbox)
 	}
+	var err error
+	if c.Prewarm, err = parsePrewarm(*prewarm); err != nil {
+		return c, fmt.Errorf("gust %s: --prewarm: %w", role, err)
+	}
 	if c.APIHost == "" {
 		c.APIHost = "http://" + c.Listen
 	}
 	return c, nil
+}
+
+// parsePrewarm reads "nodejs:20:256:1,python:3.11:256:1": a kind (which has
+// a colon of its own), then memory in MB and a count.
+func parsePrewarm(s string) ([]invoker.PrewarmConfig, error) {
+	var out []invoker.PrewarmConfig
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		parts := strings.Split(item, ":")
+		if len(parts) < 3 {
+			return nil, fmt.Errorf("%q is not kind:memoryMB:count", item)
+		}
+		n := len(parts)
+		mem, err1 := strconv.Atoi(parts[n-2])
+		count, err2 := strconv.Atoi(parts[n-1])
+		kind, err3 := whisk.CanonicalKind(strings.Join(parts[:n-2], ":"))
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, fmt.Errorf("%q: %w", item, err)
+		}
+		out = append(out, invoker.PrewarmConfig{Kind: kind, MemoryMB: mem, Count: count})
+	}
+	return out, nil
 }
 
 func hostname() string {

@@ -43,7 +43,7 @@ func Up(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}
 	g, ctx := newGroup(ctx)
-	ctl, err := startController(ctx, g, cfg, nc, log)
+	ctl, err := startController(ctx, g, cfg, nc, st, log)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func Gateway(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer st.Close()
 	g, ctx := newGroup(ctx)
-	ctl, err := startController(ctx, g, cfg, nc, log)
+	ctl, err := startController(ctx, g, cfg, nc, st, log)
 	if err != nil {
 		return err
 	}
@@ -86,15 +86,21 @@ func Gateway(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return g.Wait()
 }
 
-// Controller runs the controller's own duties (registry, schedulers).
+// Controller runs the controller's own duties (registry, schedulers,
+// queued compositions).
 func Controller(ctx context.Context, cfg Config, log *slog.Logger) error {
 	nc, srv, err := connectNATS(cfg, "gust-controller")
 	if err != nil {
 		return err
 	}
 	defer shutdownNATS(nc, srv)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
 	g, ctx := newGroup(ctx)
-	if _, err := startController(ctx, g, cfg, nc, log); err != nil {
+	if _, err := startController(ctx, g, cfg, nc, st, log); err != nil {
 		return err
 	}
 	return g.Wait()
@@ -159,8 +165,8 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 	return embedded.Open(filepath.Join(cfg.DataDir, "gust.db"), embedded.Options{Retention: cfg.Retention})
 }
 
-func startController(ctx context.Context, g *group, cfg Config, nc *nats.Conn, log *slog.Logger) (*controller.Controller, error) {
-	ctl, err := controller.New(controller.Config{ID: cfg.InvokerID, Prefix: cfg.Prefix}, controller.Deps{NATS: nc, Logger: log.With("role", "controller")})
+func startController(ctx context.Context, g *group, cfg Config, nc *nats.Conn, st store.Store, log *slog.Logger) (*controller.Controller, error) {
+	ctl, err := controller.New(controller.Config{ID: cfg.InvokerID, Prefix: cfg.Prefix}, controller.Deps{NATS: nc, Store: st, Logger: log.With("role", "controller")})
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +180,7 @@ func startInvoker(ctx context.Context, g *group, cfg Config, nc *nats.Conn, st s
 		return err
 	}
 	inv, err := invoker.New(invoker.Config{
-		ID: cfg.InvokerID, Prefix: cfg.Prefix, MemoryMB: cfg.MemoryMB, APIHost: cfg.APIHost,
+		ID: cfg.InvokerID, Prefix: cfg.Prefix, MemoryMB: cfg.MemoryMB, APIHost: cfg.APIHost, Prewarm: cfg.Prewarm,
 	}, invoker.Deps{
 		NATS: nc, Store: st, Driver: drv, Logger: log.With("role", "invoker"),
 		GoCache: filepath.Join(cfg.DataDir, "gocache"),

@@ -41,7 +41,13 @@ function send(id, result) {
     s = JSON.stringify({ error: 'The action returned a result that is not JSON: ' + errorText(e) });
   }
   if (s === undefined) s = 'null';
-  writeOut(id === null ? s : id + ' ' + s);
+  const line = id === null ? s : id + ' ' + s;
+  // Output past the pipe's buffer waits in Node's memory; answering before
+  // it is written would let the proxy's sentinel overtake it and put these
+  // lines into the next activation's logs.
+  const pending = [process.stdout, process.stderr].filter((st) => st.writableLength > 0);
+  if (pending.length === 0) return writeOut(line);
+  Promise.all(pending.map((st) => new Promise((r) => st.once('drain', r)))).then(() => writeOut(line));
 }
 
 // fail answers an exception thrown or a Promise rejected by main.

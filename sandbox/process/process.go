@@ -207,7 +207,9 @@ func (s *Sandbox) command() *exec.Cmd {
 	cmd.Env = append(cmd.Env,
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME="+s.dir,
-		"TMPDIR="+os.TempDir(),
+		// The runtime's work files go in the sandbox's directory, which
+		// Destroy removes even when the proxy was killed.
+		"TMPDIR="+s.dir,
 		"LANG=C.UTF-8",
 		runtimes.EnvSocket+"="+s.sock,
 		runtimes.EnvKind+"="+s.spec.Kind,
