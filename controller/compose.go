@@ -109,6 +109,10 @@ type run struct {
 	start int64
 	// sent counts step activations handed to invokers (or found recorded).
 	sent int
+	// last is the record of the step that finished last, as its invoker
+	// replied: the invoker writes it off the critical path, so a
+	// composition handed over right after it writes it too (see flush).
+	last *whisk.Activation
 }
 
 // execTop runs the top-level composition and returns its record.
@@ -176,6 +180,14 @@ func (r *run) step(ctx context.Context, comp *component, id, cause string, input
 	rec, err := r.c.place(ctx, msg, wait)
 	if err == nil {
 		r.sent++
+		if len(rec.Response.Result) == 0 {
+			// The invoker left a large result out of its reply and stored
+			// the record first.
+			if full, err := r.c.store.GetActivation(ctx, r.top.Namespace, id); err == nil {
+				rec = full
+			}
+		}
+		r.last = rec
 		return outcome{rec: rec}, nil
 	}
 	until := msg.Received + (limit + componentGrace).Milliseconds()
@@ -193,6 +205,19 @@ func (r *run) step(ctx context.Context, comp *component, id, cause string, input
 	// failed: the step may be running; whoever continues awaits it.
 	r.sent++
 	return outcome{}, &suspended{running: id, until: until, err: err}
+}
+
+// flush writes the record of the step that finished last before the
+// composition is handed to another attempt, which must find it. Records
+// are written once per id: whichever of this and the invoker's write
+// comes second changes nothing.
+func (r *run) flush(ctx context.Context) {
+	if r.last == nil {
+		return
+	}
+	if err := r.c.putRecord(ctx, r.last); err != nil {
+		r.c.log.Warn("writing the last step's record before a hand-over", "activation", r.last.ActivationID, "error", err)
+	}
 }
 
 // recorded returns the record of step id if an earlier attempt stored it.

@@ -232,6 +232,13 @@ func openStore(tb testing.TB) *embedded.Store {
 
 // startComposer runs a controller with a store until the test ends.
 func startComposer(tb testing.TB, srv *server.Server, st store.Store, cfg Config) *Controller {
+	c, _ := runComposer(tb, srv, st, cfg)
+	return c
+}
+
+// runComposer runs a controller with a store until stop or the end of the
+// test.
+func runComposer(tb testing.TB, srv *server.Server, st store.Store, cfg Config) (c *Controller, stop func()) {
 	tb.Helper()
 	c, err := New(cfg, Deps{NATS: connect(tb, srv), Logger: testLogger(tb), Store: st})
 	if err != nil {
@@ -249,13 +256,17 @@ func startComposer(tb testing.TB, srv *server.Server, st store.Store, cfg Config
 		cancel()
 		tb.Fatal("controller not ready after 10s")
 	}
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("Run: %v", err)
-		}
-	})
-	return c
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				tb.Errorf("Run: %v", err)
+			}
+		})
+	}
+	tb.Cleanup(stop)
+	return c, stop
 }
 
 // put stores an action document in namespace guest and returns it.

@@ -397,6 +397,10 @@ func (c *Controller) Invokers() []InvokerStatus {
 // activation id, and returns (nil, nil) once the stream acknowledged it,
 // whether or not an invoker is alive.
 //
+// Sequences and conductor actions run in the controller, with the same
+// contract (see "Compositions" in the package comment); they need
+// Deps.Store (else ErrNoStore).
+//
 // Invoke sets msg.V and msg.Received when they are zero; msg must not change
 // during the call.
 func (c *Controller) Invoke(ctx context.Context, msg *bus.ActivationMessage, wait time.Duration) (*whisk.Activation, error) {

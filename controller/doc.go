@@ -94,4 +94,43 @@
 // invoker is alive: accepted work is on disk. Run creates the stream
 // (work-queue retention, file storage, Config.AsyncMaxAge) if it does not
 // exist, and accepts an existing one that covers the subject as a work queue.
+//
+// # Compositions: sequences and conductor actions
+//
+// Invoke runs an action of kind "sequence", or one annotated conductor:true,
+// in the controller, with OpenWhisk's semantics, limits and messages
+// (sequence.go, conductor.go). Every step is an ordinary blocking
+// activation placed as above, its input merged over the component's
+// parameters, with cause = the composition's activation id and the
+// annotation causedBy:"sequence". A sequence passes each result on as the
+// next input and stops at the first error; nested sequences and conductors
+// run inline with records of their own. Limits: 50 atomic actions per
+// sequence, nested ones inlined; 50 components and 101 conductor
+// activations per composition. Components are read from Deps.Store through
+// their package or binding and cached for Config.ComponentCacheTTL; one
+// deleted after the gateway checked the sequence, or now making it too long
+// or cyclic, ends it with an application error record.
+//
+// The controller writes the composition's record: kind sequence, logs =
+// the step activation ids, topmost on the outermost, limits.memory the
+// largest of its steps, conductor:true for a conductor's. A blocking
+// caller gets it at once (it is written off the critical path).
+//
+// Nothing accepted is lost. Step n of composition X has the activation id
+// stepID(X, n), the first 128 bits of SHA-256("X/n"): whoever continues a
+// composition finds the steps recorded before and does not run them again.
+// A non-blocking composition is persisted in the JetStream work queue
+// bus.ComposeStream (Subjects.Compose) before Invoke returns; every
+// controller with a store pulls from the durable consumer
+// bus.ComposeConsumer (up to Config.ComposeConcurrency at once), runs it,
+// and acks once its record is stored, renewing the ack wait while it runs.
+// A blocking one runs in the caller's goroutine; when its wait elapses,
+// when no invoker is left after a step ran, or when the controller stops,
+// it goes to the queue naming the step still running
+// (bus.ComposeMessage.Running), whose record the next attempt awaits before
+// running it again, and the caller gets an error wrapping ErrStillRunning.
+// A queued composition that finds no invoker goes back with a growing
+// delay, so it waits for invokers as long as the stream keeps it
+// (Config.AsyncMaxAge); a blocking one that finds none before its first
+// step fails with ErrNoInvokers, as an atomic action does.
 package controller

@@ -52,6 +52,7 @@ func (c *Controller) compose(ctx context.Context, msg *bus.ActivationMessage, wa
 	cm := &bus.ComposeMessage{V: bus.Version, Activation: msg, Resume: true, Start: r.start, Running: s.running, RunningUntil: s.until}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout)
 	defer cancel()
+	r.flush(pctx)
 	if err := c.enqueueCompose(pctx, cm, msg.ActivationID); err != nil {
 		c.log.Error("a blocking composition could not be handed to the compose queue", "activation", msg.ActivationID, "error", err, "why", s.err)
 		return nil, err
@@ -284,6 +285,7 @@ func (c *Controller) suspend(m jetstream.Msg, cm *bus.ComposeMessage, r *run, er
 		next := *cm
 		next.Resume, next.Start, next.Running, next.RunningUntil = true, r.start, s.running, s.until
 		ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+		r.flush(ctx)
 		perr := c.enqueueCompose(ctx, &next, id+"."+strconv.FormatUint(seq, 10))
 		cancel()
 		if perr == nil {

@@ -420,3 +420,52 @@ func TestComposeMessageRejected(t *testing.T) {
 	}
 	waitQueueEmpty(t, e) // terminated, not redelivered forever
 }
+
+// TestSequenceSurvivesControllerStop: a controller stops while a step
+// runs; the composition goes back to the queue with that step named,
+// another controller finishes it, and the step runs once.
+func TestSequenceSurvivesControllerStop(t *testing.T) {
+	t.Parallel()
+	for _, blocking := range []bool{true, false} {
+		t.Run(fmt.Sprint("blocking=", blocking), func(t *testing.T) {
+			t.Parallel()
+			e := &composeEnv{t: t, srv: startNATS(t), st: openStore(t)}
+			cfg := composeConfig()
+			cfg.ID = "a"
+			var stopA func()
+			e.c, stopA = runComposer(t, e.srv, e.st, cfg)
+			e.inv = e.addInvoker("inv0")
+			e.fn("inc", 256)
+			e.fn("slow", 256)
+			e.inv.handle("slow", double)
+			e.inv.slow("slow", 800*time.Millisecond)
+			s := e.seq("s", "inc", "slow", "inc")
+
+			msg := invocation(s, `{"n":1}`, blocking)
+			errc := make(chan error, 1)
+			go func() {
+				_, err := e.c.Invoke(context.Background(), msg, 30*time.Second)
+				errc <- err
+			}()
+			waitFor(t, "the slow step started", func() bool { return e.inv.ranName("slow") == 1 })
+			stopA()
+			err := <-errc
+			if blocking && !errors.Is(err, ErrStillRunning) || !blocking && err != nil {
+				t.Fatalf("Invoke = %v, want ErrStillRunning when blocking, else nil", err)
+			}
+			cfg.ID = "b"
+			e.c = startComposer(t, e.srv, e.st, cfg)
+			e.inv.beat(t)
+			rec := e.stored(msg.ActivationID)
+			if got := resultOf(t, rec); got["n"] != 5.0 || len(rec.Logs) != 3 {
+				t.Fatalf("record result %s logs %q, want n=5 and 3 ids", rec.Response.Result, rec.Logs)
+			}
+			for i, id := range rec.Logs {
+				if n := e.inv.ranID(id); n != 1 {
+					t.Errorf("step %d ran %d times, want once", i, n)
+				}
+			}
+			waitQueueEmpty(t, e)
+		})
+	}
+}

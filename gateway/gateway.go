@@ -53,6 +53,7 @@ type Gateway struct {
 	owners    *authCache // web actions' namespaces, by name (web.go)
 	actions   *actionCache
 	throttles *throttles
+	fires     *throttles // trigger fires per minute (triggers.go)
 
 	// reqCtx is given to the store and the controller on behalf of
 	// requests; it ends only once a shutdown has given up waiting for them.
@@ -92,6 +93,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		owners:    newAuthCache(cfg.AuthCacheTTL),
 		actions:   newActionCache(cfg.ActionCacheTTL),
 		throttles: newThrottles(),
+		fires:     newThrottles(),
 		ready:     make(chan struct{}),
 	}
 	g.reqCtx, g.cancelReq = context.WithCancel(context.Background())
@@ -216,6 +218,8 @@ func (g *Gateway) routes() {
 	app.Put(pkgs+"/:name", g.authed(g.putPackage))
 	app.Get(pkgs+"/:name", g.authed(g.getPackage))
 	app.Delete(pkgs+"/:name", g.authed(g.deletePackage))
+
+	g.triggerAndRuleRoutes(ns) // triggers.go
 
 	acts := ns + "/:ns/activations"
 	app.Get(acts, g.authed(g.listActivations))

@@ -21,20 +21,21 @@ var flagHelp = errors.New("help requested")
 // the environment, then defaults; each field's variable is listed in the
 // README's configuration table.
 type Config struct {
-	Listen     string        // GUST_LISTEN: the API's HOST:PORT
-	DataDir    string        // GUST_DATA_DIR: embedded store, JetStream, sockets
-	RedisURL   string        // GUST_REDIS: use Redis instead of the embedded store
-	NATSURL    string        // GUST_NATS: use this NATS instead of the embedded one
-	NATSListen string        // GUST_NATS_LISTEN: where the embedded NATS listens
-	Prefix     string        // GUST_PREFIX: NATS subject prefix
-	Sandbox    string        // GUST_SANDBOX: auto, linux or process
-	MemoryMB   int           // GUST_INVOKER_MEMORY: invoker user-memory budget
-	InvokerID  string        // GUST_INVOKER_ID
-	Retention  time.Duration // GUST_RETENTION: how long activation records live
-	NoGuest    bool          // GUST_NO_GUEST: do not create the guest namespace
-	LogLevel   string        // GUST_LOG_LEVEL: debug, info, warn, error
-	APIHost    string        // GUST_API_HOST: __OW_API_HOST given to actions
-	MaxProcs   int           // GUST_MAXPROCS: GOMAXPROCS override (0 = Go's default)
+	Listen     string                  // GUST_LISTEN: the API's HOST:PORT
+	DataDir    string                  // GUST_DATA_DIR: embedded store, JetStream, sockets
+	RedisURL   string                  // GUST_REDIS: use Redis instead of the embedded store
+	NATSURL    string                  // GUST_NATS: use this NATS instead of the embedded one
+	NATSListen string                  // GUST_NATS_LISTEN: where the embedded NATS listens
+	Prefix     string                  // GUST_PREFIX: NATS subject prefix
+	Sandbox    string                  // GUST_SANDBOX: auto, linux or process
+	MemoryMB   int                     // GUST_INVOKER_MEMORY: invoker user-memory budget
+	InvokerID  string                  // GUST_INVOKER_ID
+	Retention  time.Duration           // GUST_RETENTION: how long activation records live
+	NoGuest    bool                    // GUST_NO_GUEST: do not create the guest namespace
+	LogLevel   string                  // GUST_LOG_LEVEL: debug, info, warn, error
+	APIHost    string                  // GUST_API_HOST: __OW_API_HOST given to actions
+	MaxProcs   int                     // GUST_MAXPROCS: GOMAXPROCS override (0 = Go's default)
+	Prewarm    []invoker.PrewarmConfig // GUST_PREWARM: stem cells the invoker keeps started
 }
 
 // env reads GUST_<name>, or def.
@@ -95,6 +96,9 @@ func Load(role string, args []string) (Config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("gust %s: unexpected argument %q", role, fs.Arg(0))
 	}
+	if err := needShared(role, c); err != nil {
+		return c, err
+	}
 	switch c.Sandbox {
 	case "auto", "linux", "process":
 	default:
@@ -108,6 +112,29 @@ func Load(role string, args []string) (Config, error) {
 		c.APIHost = "http://" + c.Listen
 	}
 	return c, nil
+}
+
+// needShared checks that a role running as its own process is given what
+// it shares with the others: every role needs the deployment's Redis, and
+// the gateway and the invoker a NATS URL (`gust controller` embeds the
+// server when it has none). Without them each process would run on a
+// private embedded store and NATS and never see the others' work.
+func needShared(role string, c Config) error {
+	switch role {
+	case "gateway", "controller", "invoker":
+	default:
+		return nil
+	}
+	if c.NATSURL == "" && role != "controller" {
+		return fmt.Errorf("gust %s: %w: the NATS server of the deployment, e.g. nats://HOST:4222 "+
+			"where a `gust controller` without --nats embeds one (its --nats-listen); "+
+			"`gust up` runs every role in one process without it", role, ErrNeedNATS)
+	}
+	if c.RedisURL == "" {
+		return fmt.Errorf("gust %s: %w: the roles of a deployment share one Redis store "+
+			"(redis://HOST:6379/0); `gust up` runs every role in one process on the embedded store", role, ErrNeedRedis)
+	}
+	return nil
 }
 
 // parsePrewarm reads "nodejs:20:256:1,python:3.11:256:1": a kind (which has

@@ -87,7 +87,9 @@ func Gateway(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 // Controller runs the controller's own duties (registry, schedulers,
-// queued compositions).
+// queued compositions). Without --nats it embeds the NATS server the other
+// roles join; unless --no-guest it creates the guest namespace, as `gust up`
+// does.
 func Controller(ctx context.Context, cfg Config, log *slog.Logger) error {
 	nc, srv, err := connectNATS(cfg, "gust-controller")
 	if err != nil {
@@ -99,6 +101,14 @@ func Controller(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
+	if !cfg.NoGuest {
+		if err := admin.EnsureGuest(ctx, st); err != nil {
+			return fmt.Errorf("guest namespace: %w", err)
+		}
+	}
+	if srv != nil {
+		log.Info("embedded NATS listening for the other roles", "url", srv.ClientURL())
+	}
 	g, ctx := newGroup(ctx)
 	if _, err := startController(ctx, g, cfg, nc, st, log); err != nil {
 		return err
