@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/gust-faas/gust/internal/bus"
 	"github.com/gust-faas/gust/store"
 	"github.com/gust-faas/gust/whisk"
@@ -27,25 +29,37 @@ const componentGrace = time.Minute
 
 // OpenWhisk's messages for compositions (Messages.scala).
 const (
-	msgSequenceTooLong     = "Too many actions in the sequence."
-	msgSequenceNotFound    = "Sequence component does not exist."
-	msgSequenceFailed      = "Sequence failed."
-	msgCompositionTooLong  = "Too many actions in the composition."
-	msgCompositionFailed   = "Activation failure during composition."
-	msgSequenceSelf        = "Sequence may not refer to itself."
-	msgSequenceNotAllowed  = "Sequence component is not accessible."
-	msgSequenceBadName     = "Sequence component is not a valid action name."
-	msgSequenceBadInput    = "Sequence component input is not valid JSON."
-	msgCompositionBadInput = "Composition component input is not valid JSON."
+	msgSequenceTooLong    = "Too many actions in the sequence."
+	msgSequenceNotFound   = "Sequence component does not exist."
+	msgSequenceFailed     = "Sequence failed."
+	msgCompositionTooLong = "Too many actions in the composition."
+	msgCompositionFailed  = "Activation failure during composition."
+	msgSequenceSelf       = "Sequence may not refer to itself."
+	msgSequenceNotAllowed = "Sequence component is not accessible."
+	msgSequenceBadName    = "Sequence component is not a valid action name."
+	msgBadInput           = "The input of a composition step is not valid JSON."
 )
 
-func sequenceTimeout(id string) string {
-	return "Timeout reached when retrieving activation " + id + " for sequence component."
+// failures words the failures of a step in a sequence or a composition.
+type failures struct {
+	timeout func(id string) string // no record within the time limit and grace
+	failed  string                 // the invocation failed
 }
 
-func compositionTimeout(id string) string {
-	return "Timeout reached when retrieving activation " + id + " during composition."
-}
+var (
+	inSequence = failures{
+		timeout: func(id string) string {
+			return "Timeout reached when retrieving activation " + id + " for sequence component."
+		},
+		failed: msgSequenceFailed,
+	}
+	inComposition = failures{
+		timeout: func(id string) string {
+			return "Timeout reached when retrieving activation " + id + " during composition."
+		},
+		failed: msgCompositionFailed,
+	}
+)
 
 // stepID derives the activation id of step n of composition parent: the
 // first 128 bits of SHA-256("<parent>/<n>") in hex, 32 characters like
@@ -136,7 +150,7 @@ func (r *run) execTop(ctx context.Context) (*whisk.Activation, error) {
 
 // step runs one atomic activation of comp, with id and cause, on input:
 // through placement, blocking, or found in the store when resuming.
-func (r *run) step(ctx context.Context, comp *component, id, cause string, input json.RawMessage, timeoutMsg func(string) string) (outcome, error) {
+func (r *run) step(ctx context.Context, comp *component, id, cause string, input json.RawMessage, fails failures) (outcome, error) {
 	if r.resume {
 		if rec := r.recorded(ctx, id); rec != nil {
 			r.sent++
@@ -146,7 +160,7 @@ func (r *run) step(ctx context.Context, comp *component, id, cause string, input
 	args, err := comp.argsFor(input)
 	if err != nil {
 		r.c.log.Warn("composition step input is not valid JSON", "activation", id, "error", err)
-		return outcome{fail: whisk.NewResponse(whisk.StatusInternalError, whisk.ErrorResult(msgSequenceBadInput))}, nil
+		return outcome{fail: internalError(msgBadInput)}, nil
 	}
 	a := comp.action
 	msg := &bus.ActivationMessage{
@@ -199,12 +213,28 @@ func (r *run) step(ctx context.Context, comp *component, id, cause string, input
 		// gives up on it.
 		r.sent++
 		r.c.log.Warn("composition step not answered in time", "activation", id, "wait", wait)
-		return outcome{fail: whisk.NewResponse(whisk.StatusInternalError, whisk.ErrorResult(timeoutMsg(id))), id: id}, nil
+		return outcome{fail: internalError(fails.timeout(id)), id: id}, nil
 	}
-	// The caller's wait elapsed, the controller is stopping, or the send
-	// failed: the step may be running; whoever continues awaits it.
-	r.sent++
-	return outcome{}, &suspended{running: id, until: until, err: err}
+	if errors.Is(err, ErrStillRunning) || ctx.Err() != nil {
+		// The caller's wait elapsed or the controller is stopping: the step
+		// runs on; whoever continues the composition awaits its record.
+		r.sent++
+		return outcome{}, &suspended{running: id, until: until, err: err}
+	}
+	if transient(err) {
+		return outcome{}, &suspended{err: err} // not sent: NATS is away
+	}
+	// The invoker could not take it (OpenWhisk: the sequence fails).
+	r.c.log.Warn("composition step failed", "activation", id, "action", comp.fqn.String(), "error", err)
+	return outcome{fail: internalError(fails.failed)}, nil
+}
+
+// transient reports whether a failed send may succeed later: the NATS
+// connection is down or going away.
+func transient(err error) bool {
+	return errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionDraining) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrReconnectBufExceeded) ||
+		errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrTimeout)
 }
 
 // flush writes the record of the step that finished last before the

@@ -68,7 +68,8 @@ func newFuncInvoker(tb testing.TB, srv *server.Server, st store.Store, prefix, i
 	return f
 }
 
-// handle registers fn for action name.
+// handle registers fn for action name; a nil fn makes the invoker refuse
+// the action (a reply with an error and no record).
 func (f *funcInvoker) handle(name string, fn actionFunc) {
 	f.mu.Lock()
 	f.fns[name] = fn
@@ -115,8 +116,13 @@ func (f *funcInvoker) serve(m *nats.Msg) {
 		f.mu.Unlock()
 		return
 	}
-	fn := f.fns[msg.Action.Name]
+	fn, ok := f.fns[msg.Action.Name]
 	delay := f.delays[msg.Action.Name]
+	if ok && fn == nil { // refuse: a reply without a record
+		f.mu.Unlock()
+		_ = m.Respond([]byte(`{"v":1,"error":"cannot run this"}`))
+		return
+	}
 	f.runs[msg.ActivationID]++
 	f.byName[msg.Action.Name]++
 	f.wg.Add(1) // under mu: never concurrent with the cleanup's Wait

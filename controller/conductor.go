@@ -72,10 +72,10 @@ func (r *run) conductor(ctx context.Context, cond *component, id, cause string, 
 		params, err := withState(payload, state)
 		if err != nil {
 			r.c.log.Warn("conductor input is not valid JSON", "activation", id, "error", err)
-			resp = internalError(msgCompositionBadInput)
+			resp = internalError(msgBadInput)
 			break
 		}
-		out, err := r.step(ctx, cond, stepID(id, n), id, params, compositionTimeout)
+		out, err := r.step(ctx, cond, stepID(id, n), id, params, inComposition)
 		n++
 		if err != nil {
 			return outcome{}, err
@@ -116,7 +116,7 @@ func (r *run) conductor(ctx context.Context, cond *component, id, cause string, 
 			out, _, err = r.sequence(ctx, comp, sid, id, next.params, 0, nil, false)
 		default:
 			cc.components++
-			out, err = r.step(ctx, comp, sid, id, next.params, compositionTimeout)
+			out, err = r.step(ctx, comp, sid, id, next.params, inComposition)
 		}
 		if err != nil {
 			return outcome{}, err

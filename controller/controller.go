@@ -573,17 +573,8 @@ func (c *Controller) setupStream(ctx context.Context) error {
 	}
 }
 
-// ensureStream creates the async and compose streams, or checks the
-// existing ones.
+// ensureStream creates the async stream, or checks the existing one.
 func (c *Controller) ensureStream(ctx context.Context) error {
-	if err := c.ensureAsyncStream(ctx); err != nil {
-		return err
-	}
-	return c.ensureComposeStream(ctx)
-}
-
-// ensureAsyncStream creates the async stream, or checks the existing one.
-func (c *Controller) ensureAsyncStream(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
 	want := c.cfg.streamConfig()

@@ -150,6 +150,11 @@ const fetchWait = 500 * time.Millisecond
 // (Config.ComposeConcurrency) and runs each in a goroutine it owns; it
 // returns after stop is closed and every one of them has ended.
 func (c *Controller) composeLoop(ctx context.Context, cons jetstream.Consumer, stop <-chan struct{}) {
+	select { // steps need a running controller
+	case <-c.ready:
+	case <-stop:
+		return
+	}
 	slots := make(chan struct{}, c.cfg.ComposeConcurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -412,11 +417,16 @@ func (w *recordWriter) close() {
 	<-w.done
 }
 
-// startCompose starts the writer of blocking compositions' records and,
-// with a store, the loop running queued compositions. The returned stop
-// stops the controller (compositions waiting on invokers wake and hand
-// themselves back to the queue), ends them and waits.
+// startCompose creates the compose stream (Run calls it once JetStream has
+// answered and the heartbeat subscription is on), starts the writer of
+// blocking compositions' records and, with a store, the loop running
+// queued compositions. The returned stop stops the controller
+// (compositions waiting on invokers wake and hand themselves back to the
+// queue), ends them and waits.
 func (c *Controller) startCompose(ctx context.Context) (stop func(), err error) {
+	if err := c.ensureComposeStream(ctx); err != nil {
+		return nil, err
+	}
 	var cons jetstream.Consumer
 	if c.store != nil {
 		if cons, err = c.composeConsumer(ctx); err != nil {

@@ -55,7 +55,7 @@ func (r *run) sequence(ctx context.Context, seq *component, id, cause string, in
 			out, err = r.conductor(ctx, comp, sid, id, payload, &condCount{}, false)
 			atomics++
 		default:
-			out, err = r.step(ctx, comp, sid, id, payload, sequenceTimeout)
+			out, err = r.step(ctx, comp, sid, id, payload, inSequence)
 			atomics++
 		}
 		if err != nil {

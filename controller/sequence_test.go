@@ -87,6 +87,23 @@ func TestSequenceErrorStopsChain(t *testing.T) {
 	checkStep(t, e.stored(rec.Logs[1]), rec.ActivationID)
 }
 
+// TestSequenceStepRefused: an invoker that answers without a record fails
+// the sequence with a whisk internal error, as OpenWhisk.
+func TestSequenceStepRefused(t *testing.T) {
+	t.Parallel()
+	e := newComposeEnv(t, true)
+	e.fn("inc", 256)
+	e.fn("broken", 256)
+	e.inv.handle("broken", nil)
+	rec := e.invoke(e.seq("s", "inc", "broken", "inc"), `{"n":1}`)
+	if rec.Response.StatusCode != whisk.StatusInternalError || string(rec.Response.Result) != `{"error":"Sequence failed."}` || len(rec.Logs) != 1 {
+		t.Errorf("response %s %s logs %q, want a whisk internal error after one step", rec.Response.Status, rec.Response.Result, rec.Logs)
+	}
+	if n := e.inv.ranName("inc"); n != 1 {
+		t.Errorf("inc ran %d times, want once", n)
+	}
+}
+
 func TestNestedSequenceRunsInline(t *testing.T) {
 	t.Parallel()
 	e := newComposeEnv(t, true)
@@ -467,5 +484,50 @@ func TestSequenceSurvivesControllerStop(t *testing.T) {
 			}
 			waitQueueEmpty(t, e)
 		})
+	}
+}
+
+func TestComposeConfig(t *testing.T) {
+	t.Parallel()
+	nc := connect(t, startNATS(t))
+	for _, cfg := range []Config{
+		{ComponentCacheTTL: -time.Second},
+		{ComposeAckWait: -time.Second},
+		{ComposeConcurrency: -1},
+	} {
+		if _, err := New(cfg, Deps{NATS: nc}); err == nil {
+			t.Errorf("New(%+v) accepted a negative setting", cfg)
+		}
+	}
+	c, err := New(Config{}, Deps{NATS: nc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.cfg.ComponentCacheTTL != DefaultComponentCacheTTL || c.cfg.ComposeAckWait != DefaultComposeAckWait || c.cfg.ComposeConcurrency != DefaultComposeConcurrency {
+		t.Errorf("defaults = %v %v %d", c.cfg.ComponentCacheTTL, c.cfg.ComposeAckWait, c.cfg.ComposeConcurrency)
+	}
+}
+
+// TestIncompatibleComposeStream: Run refuses a compose stream it cannot
+// use as a work queue rather than lose compositions.
+func TestIncompatibleComposeStream(t *testing.T) {
+	t.Parallel()
+	srv := startNATS(t)
+	nc := connect(t, srv)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: bus.ComposeStream, Subjects: []string{"t.compose"}, Retention: jetstream.LimitsPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(testConfig(), Deps{NATS: nc, Logger: testLogger(t), Store: openStore(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Run(ctx); !errors.Is(err, errIncompatibleStream) {
+		t.Errorf("Run = %v, want errIncompatibleStream", err)
 	}
 }

@@ -27,6 +27,7 @@ type Config struct {
 	NATSURL    string                  // GUST_NATS: use this NATS instead of the embedded one
 	NATSListen string                  // GUST_NATS_LISTEN: where the embedded NATS listens
 	Prefix     string                  // GUST_PREFIX: NATS subject prefix
+	Replicas   int                     // GUST_JETSTREAM_REPLICAS: replicas of the controller's JetStream streams
 	Sandbox    string                  // GUST_SANDBOX: auto, linux or process
 	MemoryMB   int                     // GUST_INVOKER_MEMORY: invoker user-memory budget
 	InvokerID  string                  // GUST_INVOKER_ID
@@ -78,6 +79,7 @@ func Load(role string, args []string) (Config, error) {
 	fs.StringVar(&c.NATSURL, "nats", env("NATS", ""), "NATS URL; empty = embedded NATS server")
 	fs.StringVar(&c.NATSListen, "nats-listen", env("NATS_LISTEN", "127.0.0.1:4222"), "where the embedded NATS server listens for other gust processes")
 	fs.StringVar(&c.Prefix, "prefix", env("PREFIX", "gust."), "NATS subject prefix")
+	fs.IntVar(&c.Replicas, "jetstream-replicas", envInt("JETSTREAM_REPLICAS", 1), "replicas of the JetStream streams and buckets the controller creates (3 on a NATS cluster)")
 	fs.StringVar(&c.Sandbox, "sandbox", env("SANDBOX", "auto"), "sandbox driver: auto, linux or process")
 	fs.IntVar(&c.MemoryMB, "memory", envInt("INVOKER_MEMORY", 2048), "invoker user-memory budget in MB")
 	fs.StringVar(&c.InvokerID, "invoker-id", env("INVOKER_ID", hostname()), "invoker id, unique per invoker")
@@ -98,6 +100,9 @@ func Load(role string, args []string) (Config, error) {
 	}
 	if err := needShared(role, c); err != nil {
 		return c, err
+	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		return c, fmt.Errorf("gust %s: --jetstream-replicas must be 1 to 5, not %d", role, c.Replicas)
 	}
 	switch c.Sandbox {
 	case "auto", "linux", "process":

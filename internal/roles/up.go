@@ -176,7 +176,7 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 }
 
 func startController(ctx context.Context, g *group, cfg Config, nc *nats.Conn, st store.Store, log *slog.Logger) (*controller.Controller, error) {
-	ctl, err := controller.New(controller.Config{ID: cfg.InvokerID, Prefix: cfg.Prefix}, controller.Deps{NATS: nc, Store: st, Logger: log.With("role", "controller")})
+	ctl, err := controller.New(controller.Config{ID: cfg.InvokerID, Prefix: cfg.Prefix, AsyncReplicas: cfg.Replicas}, controller.Deps{NATS: nc, Store: st, Logger: log.With("role", "controller")})
 	if err != nil {
 		return nil, err
 	}

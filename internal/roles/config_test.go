@@ -1,0 +1,58 @@
+package roles
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestLoadSharedParts: a role running as its own process must be told where
+// the shared NATS and Redis are; `gust up` needs neither.
+func TestLoadSharedParts(t *testing.T) {
+	const nats, redis = "nats://127.0.0.1:4222", "redis://127.0.0.1:6379/0"
+	tests := []struct {
+		role string
+		args []string
+		want error
+	}{
+		{"up", nil, nil},
+		{"up", []string{"--nats", nats, "--redis", redis}, nil},
+		{"controller", []string{"--redis", redis}, nil}, // embeds NATS
+		{"controller", []string{"--nats", nats, "--redis", redis}, nil},
+		{"controller", nil, ErrNeedRedis},
+		{"gateway", []string{"--nats", nats, "--redis", redis}, nil},
+		{"gateway", []string{"--redis", redis}, ErrNeedNATS},
+		{"gateway", []string{"--nats", nats}, ErrNeedRedis},
+		{"invoker", []string{"--nats", nats, "--redis", redis}, nil},
+		{"invoker", []string{"--redis", redis}, ErrNeedNATS},
+		{"invoker", []string{"--nats", nats}, ErrNeedRedis},
+	}
+	for _, tt := range tests {
+		t.Setenv("GUST_NATS", "")
+		t.Setenv("GUST_REDIS", "")
+		_, err := Load(tt.role, tt.args)
+		if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+			t.Errorf("Load(%q, %q) = %v, want %v", tt.role, tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestLoadJetStreamReplicas(t *testing.T) {
+	tests := []struct {
+		arg  string
+		want int // 0: an error
+	}{{"", 1}, {"3", 3}, {"5", 5}, {"0", 0}, {"6", 0}, {"-1", 0}}
+	for _, tt := range tests {
+		t.Setenv("GUST_JETSTREAM_REPLICAS", "")
+		args := []string{}
+		if tt.arg != "" {
+			args = append(args, "--jetstream-replicas", tt.arg)
+		}
+		cfg, err := Load("up", args)
+		switch {
+		case tt.want == 0 && err == nil:
+			t.Errorf("--jetstream-replicas %s: no error", tt.arg)
+		case tt.want != 0 && (err != nil || cfg.Replicas != tt.want):
+			t.Errorf("--jetstream-replicas %q: %d, %v; want %d", tt.arg, cfg.Replicas, err, tt.want)
+		}
+	}
+}
