@@ -330,7 +330,7 @@ def main(args):
 		}
 	}
 	// The bystander keeps being invoked while the attacks run.
-	stopBystander := keepInvoking(c, "bystander")
+	stopBystander := keepInvoking(t, c, "bystander")
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
 			act := invoke(t, c, a.name, a.args)
@@ -388,10 +388,11 @@ func ownProcess(cmd string) bool {
 }
 
 // keepInvoking invokes name, blocking, one call at a time, every 20 ms
-// until stop is called; stop returns how many calls succeeded and what went
-// wrong with the others.
-func keepInvoking(c *client.Client, name string) (stop func() (ok int, failures []string)) {
+// until stop is called (or t ends); stop returns how many calls succeeded
+// and what went wrong with the others.
+func keepInvoking(t *testing.T, c *client.Client, name string) (stop func() (ok int, failures []string)) {
 	done := make(chan struct{})
+	var once sync.Once
 	var wg sync.WaitGroup
 	var okCalls int
 	var failed []string
@@ -421,11 +422,13 @@ func keepInvoking(c *client.Client, name string) (stop func() (ok int, failures 
 			}
 		}
 	}()
-	return func() (int, []string) {
-		close(done)
+	stop = func() (int, []string) {
+		once.Do(func() { close(done) })
 		wg.Wait()
 		return okCalls, failed
 	}
+	t.Cleanup(func() { stop() })
+	return stop
 }
 
 // waitInvoker invokes name until the controller has heard from the invoker
