@@ -333,7 +333,7 @@ def main(args):
 	stopBystander := keepInvoking(t, c, "bystander")
 	for _, a := range attacks {
 		t.Run(a.name, func(t *testing.T) {
-			act := invoke(t, c, a.name, a.args)
+			act := invokeBlocking(t, c, a.name, a.args)
 			t.Logf("%s: %s", act.Response.Status, act.Response.Result)
 			var res map[string]any
 			if err := json.Unmarshal(act.Response.Result, &res); err != nil {
@@ -455,9 +455,9 @@ func waitInvoker(t *testing.T, c *client.Client, name string) *whisk.Activation 
 	}
 }
 
-// invoke runs name blocking and returns its record, whatever its status,
+// invokeBlocking runs name and returns its record, whatever its status,
 // after checking the HTTP status matches it (200 success, else 502).
-func invoke(t *testing.T, c *client.Client, name string, args map[string]any) *whisk.Activation {
+func invokeBlocking(t *testing.T, c *client.Client, name string, args map[string]any) *whisk.Activation {
 	t.Helper()
 	inv, err := c.Invoke(context.Background(), name, args, true, false, 60*time.Second)
 	if err != nil {
@@ -480,7 +480,7 @@ func invoke(t *testing.T, c *client.Client, name string, args map[string]any) *w
 // invokeOK runs name blocking and fails t unless it succeeds.
 func invokeOK(t *testing.T, c *client.Client, name string, args map[string]any) *whisk.Activation {
 	t.Helper()
-	act := invoke(t, c, name, args)
+	act := invokeBlocking(t, c, name, args)
 	if !act.Response.Success {
 		t.Fatalf("invoke %s: %s %s, want success", name, act.Response.Status, act.Response.Result)
 	}
@@ -571,7 +571,7 @@ func testLogFlood(t *testing.T, c *client.Client) {
 		}
 	}()
 	begin := time.Now()
-	act := invoke(t, c, "log-flood", map[string]any{"mb": printMB})
+	act := invokeBlocking(t, c, "log-flood", map[string]any{"mb": printMB})
 	close(stop)
 	wg.Wait()
 	t.Logf("printed %d MB in %v; heap in use %d MB before, peak %d MB", printMB, time.Since(begin).Round(time.Millisecond), base>>20, peak>>20)
