@@ -221,6 +221,9 @@ func (inv *Invoker) init(ctx context.Context, r *run, c *container, shared bool)
 		r.timeout = true
 	case answered:
 		r.developerError(initMessage(err))
+		if reason := c.exitReason(); reason != "" {
+			r.developerError(reason)
+		}
 	default:
 		r.developerError(exitMessage(c, msgAbnormalInit))
 	}
@@ -263,6 +266,11 @@ func (inv *Invoker) runOnce(ctx context.Context, r *run, c *container, shared bo
 		}
 		if r.code == whisk.StatusDeveloperError {
 			how = relRetire
+			// The runtime answered for a process the kernel killed (an
+			// OOM kill of the action's process): say why, when known.
+			if reason := c.exitReason(); reason != "" {
+				r.developerError(reason)
+			}
 		}
 	case ctx.Err() != nil:
 		inv.pool.release(c, relKill)
