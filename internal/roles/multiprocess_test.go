@@ -116,6 +116,7 @@ func TestRolesAsProcesses(t *testing.T) {
 	if _, err := c.GetActivation(ctx, inv.ActivationID); !errors.Is(err, client.ErrNotFound) {
 		t.Fatalf("activation %s has a record with no invoker alive (err %v)", inv.ActivationID, err)
 	}
+	// inv1 has exited: only inv2 can run it.
 	inv2 := startGust(t, bin, "invoker inv2", invokerArgs("inv2")...)
 	var ran *whisk.Activation
 	waitUntil(t, inv2, "invoker inv2 to run the accepted activation", 20*time.Second, func() bool {
@@ -124,9 +125,6 @@ func TestRolesAsProcesses(t *testing.T) {
 	})
 	if want := `{"greeting":"Hello async"}`; compactJSON(ran.Response.Result) != want || ran.Namespace != "alice" {
 		t.Errorf("accepted activation ran with result %s in %q, want %s in alice", ran.Response.Result, ran.Namespace, want)
-	}
-	if !inv2.logged("invoker=inv2") {
-		t.Errorf("invoker inv2's log does not name it:\n%s", inv2.out.String())
 	}
 
 	// Every role drains on SIGTERM, all at once as on a host's shutdown.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -50,6 +51,13 @@ func Up(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := startInvoker(ctx, g, cfg, nc, st, log); err != nil {
 		return err
 	}
+	// Open the API only once the controller knows the local invoker, so the
+	// first invocation after "Gust is up" never meets "no invokers".
+	if err := awaitInvoker(ctx, ctl, 10*time.Second); err != nil {
+		g.cancel()
+		g.Wait()
+		return err
+	}
 	gw, err := startGateway(ctx, g, cfg, st, ctl, log)
 	if err != nil {
 		return err
@@ -61,6 +69,27 @@ func Up(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	return g.Wait()
+}
+
+// awaitInvoker returns once ctl sees an invoker up, or an error after limit.
+func awaitInvoker(ctx context.Context, ctl *controller.Controller, limit time.Duration) error {
+	deadline := time.After(limit)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, inv := range ctl.Invokers() {
+			if inv.State == controller.StateUp {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("the invoker did not register with the controller within %v", limit)
+		case <-tick.C:
+		}
+	}
 }
 
 // Gateway runs the API with an embedded controller library.
@@ -203,6 +232,11 @@ func startInvoker(ctx context.Context, g *group, cfg Config, nc *nats.Conn, st s
 }
 
 func startGateway(ctx context.Context, g *group, cfg Config, st store.Store, ctl *controller.Controller, log *slog.Logger) (*gateway.Gateway, error) {
+	// whisk.system's built-in packages (the alarms feeds), idempotently:
+	// every gateway writes the same.
+	if err := gateway.InstallBuiltinPackages(ctx, st); err != nil {
+		return nil, fmt.Errorf("built-in packages: %w", err)
+	}
 	gw, err := gateway.New(gateway.Config{Listen: cfg.Listen}, gateway.Deps{Store: st, Controller: ctl, Logger: log.With("role", "gateway")})
 	if err != nil {
 		return nil, err
