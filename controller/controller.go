@@ -135,6 +135,9 @@ func (cfg *Config) setDefaults() error {
 	if cfg.OverloadFactor < 0 {
 		return fmt.Errorf("controller: OverloadFactor %v is negative", cfg.OverloadFactor)
 	}
+	if cfg.AlarmLeaseTTL < 100*time.Millisecond {
+		return fmt.Errorf("controller: AlarmLeaseTTL %v is shorter than 100ms", cfg.AlarmLeaseTTL)
+	}
 	switch {
 	case cfg.ComposeConcurrency < 0:
 		return fmt.Errorf("controller: ComposeConcurrency %d is negative", cfg.ComposeConcurrency)
@@ -399,7 +402,9 @@ func (c *Controller) Invokers() []InvokerStatus {
 //
 // Sequences and conductor actions run in the controller, with the same
 // contract (see "Compositions" in the package comment); they need
-// Deps.Store (else ErrNoStore).
+// Deps.Store (else ErrNoStore). Built-in actions (whisk.KindBuiltin: the
+// alarms feeds) run in the controller at once, blocking or not, and their
+// record is stored before Invoke returns (see "Alarms").
 //
 // Invoke sets msg.V and msg.Received when they are zero; msg must not change
 // during the call.

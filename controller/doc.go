@@ -133,4 +133,56 @@
 // delay, so it waits for invokers as long as the stream keeps it
 // (Config.AsyncMaxAge); a blocking one that finds none before its first
 // step fails with ErrNoInvokers, as an atomic action does.
+//
+// # Triggers and rules
+//
+// Fire (fire.go) fires a trigger for the gateway and for the alarm
+// scheduler: it reads the trigger and the rules naming it (Gust keeps a
+// rule's status in the rule's document, whisk.Rule; a fire lists the
+// namespace's rules), and when at least one is active invokes each active
+// rule's action through Invoke, non-blocking, with the trigger's parameters
+// overridden by the payload and the trigger activation's id as cause. Every
+// activation is persisted (the async or compose stream) and then the
+// trigger's record is stored, before Fire returns. The record's logs hold
+// one JSON entry per rule, as OpenWhisk's do: {"statusCode", "success",
+// "activationId" or "error", "rule", "action"}; an inactive rule, or an
+// action that is gone, forbidden or refuses the arguments, is an entry with
+// success false. Rule activation ids derive from the trigger activation's
+// (RuleActivationID), so a fire retried with the same id runs nothing twice
+// (the stream's deduplication window, then the store's first-write-wins).
+//
+// # Alarms
+//
+// The feed actions of /whisk.system/alarms (alarm: cron and timezone;
+// interval: minutes, or seconds in Gust; once: date and deleteAfterFire)
+// have kind whisk.KindBuiltin: Invoke runs them here (alarms_feed.go)
+// instead of placing them, on any controller, and stores their records.
+// They serve wsk's feed lifecycle, CREATE, READ, UPDATE, DELETE, PAUSE and
+// UNPAUSE, on a trigger of the caller's namespace, with OpenWhisk's
+// parameters and messages; bad parameters (a malformed cron) are an
+// application error {"error", "statusCode": 400}, so the CLI deletes the
+// trigger again. The caller's authKey is not needed, nor kept: the
+// controller fires on the namespace's behalf (alarm-fired actions get no
+// __OW_API_KEY).
+//
+// Alarms live in the JetStream key-value bucket GUST_ALARMS (one
+// alarmSpec per trigger). One controller at a time fires them, the leader:
+// the holder of key "alarms" in bucket GUST_LEADER, whose values expire
+// after Config.AlarmLeaseTTL. A controller becomes leader by creating the
+// key (which fails while it exists), renews it every quarter TTL with a
+// compare-and-set on its revision, and fires only while its last renewal is
+// less than three quarters of a TTL old; a stopping leader deletes it, so
+// a follower (watching the key) takes over at once, and one that dies is
+// replaced within a TTL and a quarter. The leader watches GUST_ALARMS,
+// keeps the alarms in a heap by next fire, and fires each due alarm
+// through Fire with a trigger activation id derived from the alarm's
+// generation and scheduled time (alarmFireID). After each fire it records
+// the alarm's progress in GUST_ALARM_FIRES (the scheduled time and the time
+// the schedule is done up to). A new leader (after a restart or a
+// takeover) resumes from there: a missed period is fired once, for its
+// latest due time, and the first fire of each alarm is looked up in the
+// store first, so a fire the previous leader made without recording its
+// progress is not made again. So nothing is fired twice, and nothing is
+// missed beyond one period. A fire whose trigger is gone deletes the
+// alarm; a failed fire is retried with the same id after a growing delay.
 package controller

@@ -42,6 +42,22 @@
 // namespace's action runs in, and is paid by, the caller's namespace. See
 // packages.go.
 //
+// # Triggers and rules
+//
+// Triggers and rules have OpenWhisk's CRUD (triggers.go, rules.go). A rule
+// links a trigger of its namespace to an action that exists when the rule
+// is written (the namespace's own, or in another namespace's public
+// package); it is created active and toggled with POST {"status"}. A GET of
+// a trigger lists its rules; a rule reads inactive while its trigger does
+// not exist. POST …/triggers/{name} fires the trigger through the
+// Controller (type-asserted to Firer; controller.Fire does the fan-out):
+// 202 {"activationId"} with the x-openwhisk-activation-id header once every
+// active rule's activation is persisted and the trigger's record stored,
+// 204 when no rule on it is active. Fires count against the namespace's
+// FiresPerMinute (429). The built-in /whisk.system/alarms feeds
+// (AlarmsPackage, installed by InstallBuiltinPackages) are actions the
+// controller runs natively.
+//
 // # Web actions
 //
 // /api/v1/web/{namespace}/{package|default}/{action}[.ext] runs an action

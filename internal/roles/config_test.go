@@ -56,3 +56,17 @@ func TestLoadJetStreamReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadEmptyFlagBeatsEnv: deploy/compose gives every role GUST_NATS and
+// the controller --nats= so that it embeds the server.
+func TestLoadEmptyFlagBeatsEnv(t *testing.T) {
+	t.Setenv("GUST_NATS", "nats://controller:4222")
+	t.Setenv("GUST_REDIS", "redis://redis:6379/0")
+	cfg, err := Load("controller", []string{"--nats="})
+	if err != nil || cfg.NATSURL != "" {
+		t.Fatalf("Load(controller, --nats=) = NATSURL %q, %v; want empty (embedded NATS)", cfg.NATSURL, err)
+	}
+	if cfg, _ := Load("controller", nil); cfg.NATSURL != "nats://controller:4222" {
+		t.Fatalf("Load(controller) NATSURL = %q, want GUST_NATS", cfg.NATSURL)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,10 +50,10 @@ func TestRolesAsProcesses(t *testing.T) {
 	natsAddr, apiAddr := freeAddr(t), freeAddr(t)
 	natsURL := "nats://" + natsAddr
 	// Every role gets the shared Redis and a data directory of its own.
-	args := func(role string, more ...string) []string {
-		return slices.Concat([]string{role, "--redis", redisURL, "--data-dir", t.TempDir(), "--log-level", "debug"}, more)
+	args := func(role, dataDir string, more ...string) []string {
+		return slices.Concat([]string{role, "--redis", redisURL, "--data-dir", dataDir, "--log-level", "debug"}, more)
 	}
-	ctl := startGust(t, bin, "controller", args("controller", "--nats-listen", natsAddr)...)
+	ctl := startGust(t, bin, "controller", args("controller", t.TempDir(), "--nats-listen", natsAddr)...)
 	waitUntil(t, ctl, "the embedded NATS to listen on "+natsAddr, 15*time.Second, func() bool {
 		c, err := net.DialTimeout("tcp", natsAddr, time.Second)
 		if err == nil {
@@ -60,12 +61,15 @@ func TestRolesAsProcesses(t *testing.T) {
 		}
 		return err == nil
 	})
-	gw := startGust(t, bin, "gateway", args("gateway", "--nats", natsURL, "--listen", apiAddr)...)
-	invokerArgs := func(id string) []string {
-		return args("invoker", "--nats", natsURL, "--sandbox", "process", "--invoker-id", id,
+	gw := startGust(t, bin, "gateway", args("gateway", t.TempDir(), "--nats", natsURL, "--listen", apiAddr)...)
+	// An invoker's sandboxes live in its data directory: processes that
+	// still name it after the invoker exited are leaked sandboxes.
+	inv1Dir, inv2Dir := t.TempDir(), t.TempDir()
+	invokerArgs := func(id, dataDir string) []string {
+		return args("invoker", dataDir, "--nats", natsURL, "--sandbox", "process", "--invoker-id", id,
 			"--memory", "512", "--prewarm", "nodejs:20:256:1", "--api-host", "http://"+apiAddr)
 	}
-	inv1 := startGust(t, bin, "invoker inv1", invokerArgs("inv1")...)
+	inv1 := startGust(t, bin, "invoker inv1", invokerArgs("inv1", inv1Dir)...)
 
 	ctx := context.Background()
 	c := apiClient(t, apiAddr, alice)
@@ -107,8 +111,13 @@ func TestRolesAsProcesses(t *testing.T) {
 		t.Errorf("stored record: namespace %q result %s; want alice and %s", stored.Namespace, stored.Response.Result, act.Response.Result)
 	}
 
+	if len(processesNaming(inv1Dir)) == 0 {
+		t.Fatalf("no process names %s while invoker inv1 runs sandboxes there: the leak check below would see nothing", inv1Dir)
+	}
+
 	// The only invoker stops: accepted work must wait for the next one.
 	stopGust(t, inv1, 10*time.Second)
+	noLeftovers(t, "invoker inv1", inv1Dir)
 	inv, err := c.Invoke(ctx, "hello", map[string]any{"name": "async"}, false, false, 0)
 	if err != nil || inv.Status != 202 || inv.ActivationID == "" {
 		t.Fatalf("non-blocking invoke with no invoker: %+v, %v; want 202 and an id", inv, err)
@@ -117,7 +126,7 @@ func TestRolesAsProcesses(t *testing.T) {
 		t.Fatalf("activation %s has a record with no invoker alive (err %v)", inv.ActivationID, err)
 	}
 	// inv1 has exited: only inv2 can run it.
-	inv2 := startGust(t, bin, "invoker inv2", invokerArgs("inv2")...)
+	inv2 := startGust(t, bin, "invoker inv2", invokerArgs("inv2", inv2Dir)...)
 	var ran *whisk.Activation
 	waitUntil(t, inv2, "invoker inv2 to run the accepted activation", 20*time.Second, func() bool {
 		ran, err = c.GetActivation(ctx, inv.ActivationID)
@@ -137,6 +146,7 @@ func TestRolesAsProcesses(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	noLeftovers(t, "invoker inv2", inv2Dir)
 }
 
 // nodeBinary is the node the nodejs runtime runs.
@@ -210,8 +220,6 @@ func startGust(t *testing.T, bin, name string, args ...string) *gustProc {
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = gustEnv()
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	// A group of its own: the cleanup can kill the sandboxes with it.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start gust %s: %v", name, err)
 	}
@@ -223,7 +231,7 @@ func startGust(t *testing.T, bin, name string, args ...string) *gustProc {
 		select {
 		case <-p.done:
 		default:
-			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			p.cmd.Process.Kill() // its sandboxes die with it (Pdeathsig)
 			<-p.done
 		}
 		if t.Failed() {
@@ -247,6 +255,46 @@ func stopGust(t *testing.T, p *gustProc, limit time.Duration) {
 	case <-time.After(limit):
 		t.Errorf("gust %s did not exit within %v of SIGTERM", p.name, limit)
 	}
+}
+
+// noLeftovers fails t if processes still name dir, an invoker's data
+// directory, a moment after the invoker exited; it kills them (they are
+// this test's).
+func noLeftovers(t *testing.T, name, dir string) {
+	t.Helper()
+	var pids []int
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if pids = processesNaming(dir); len(pids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	t.Errorf("gust %s exited and left processes %v behind", name, pids)
+	for _, pid := range pids {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// processesNaming lists the processes whose working directory, command
+// line or environment contains s.
+func processesNaming(s string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cwd, _ := os.Readlink(filepath.Join("/proc", e.Name(), "cwd"))
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		environ, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if strings.Contains(cwd, s) || bytes.Contains(cmdline, []byte(s)) || bytes.Contains(environ, []byte(s)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // logged reports whether the process wrote s.
