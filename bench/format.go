@@ -154,8 +154,8 @@ func (rep *Report) WriteTables(w io.Writer) error {
 	fmt.Fprintf(tw, "gust bench  %s  commit %s  %s\n", rep.Date.UTC().Format("2006-01-02 15:04 MST"), rep.Commit, rep.Machine.String())
 	fmt.Fprintf(tw, "target %s", rep.Target.APIHost)
 	if rep.Target.Started {
-		fmt.Fprintf(tw, " (started: %s %s; up in %s, stopped in %s)", rep.Target.Binary, strings.Join(rep.Target.Args, " "),
-			fmtDur(rep.Target.StartTime), fmtDur(rep.Target.StopTime))
+		fmt.Fprintf(tw, " (started: %s %s; API up in %s, first invocation done in %s, stopped in %s)", rep.Target.Binary, strings.Join(rep.Target.Args, " "),
+			fmtDur(rep.Target.StartTime), fmtDur(rep.Target.ReadyTime), fmtDur(rep.Target.StopTime))
 	}
 	fmt.Fprintln(tw)
 	if len(rep.Floor) > 0 {

@@ -150,6 +150,14 @@ func runBench(ctx context.Context, cfg Config, command string, prog *progress) (
 			err = fmt.Errorf("%w: %s: %v", ErrNotReady, base, err)
 		}
 	}
+	if err == nil {
+		prog.Scenario("ready")
+		prog.Step("waiting for a first successful invocation")
+		err = r.awaitInvoker(ctx, time.Minute)
+		if up != nil {
+			rep.Target.ReadyTime = time.Since(up.t0)
+		}
+	}
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
@@ -169,7 +177,7 @@ func runBench(ctx context.Context, cfg Config, command string, prog *progress) (
 		if !up.Alive() {
 			errs = append(errs, fmt.Errorf("gust up died during the run; its log:\n%s", up.logTail(40)))
 		} else if errors.Join(errs...) != nil {
-			errs = append(errs, fmt.Errorf("the end of gust up's log:\n%s", up.logTail(20)))
+			errs = append(errs, fmt.Errorf("the end of gust up's log:\n%s", up.logTail(10)))
 		}
 		took, err := up.Stop()
 		if err != nil {

@@ -45,6 +45,8 @@ type TargetInfo struct {
 	// to exit (the invoker drains, then destroys its sandboxes).
 	StartTime time.Duration `json:"start_ns,omitempty"`
 	StopTime  time.Duration `json:"stop_ns,omitempty"`
+	// ReadyTime is from exec to the first successful invocation.
+	ReadyTime time.Duration `json:"ready_ns,omitempty"`
 }
 
 // FloorPart is one measured lower bound: a hop of the invocation path done

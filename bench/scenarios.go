@@ -161,6 +161,38 @@ func snippet(b []byte) string {
 	return string(b)
 }
 
+// awaitInvoker creates a probe action and invokes it until it succeeds: an
+// API host may answer before an invoker has joined (503 "no invokers
+// available"). Other failures end the wait at once.
+func (r *runner) awaitInvoker(ctx context.Context, limit time.Duration) error {
+	name := r.prefix + "-ready"
+	if err := r.put(ctx, name, r.cfg.Kind); err != nil {
+		return err
+	}
+	c := newConn(r.ep)
+	defer c.Close()
+	req := r.invokeRequest(name, 0)
+	deadline := time.Now().Add(limit)
+	for {
+		resp, err := c.Do(req.raw)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%w: invoking %s: %v", ErrNotReady, name, err)
+		case resp.Status == 200:
+			return nil
+		case resp.Status != 503:
+			return fmt.Errorf("%w: invoking %s: %s: %s", ErrNotReady, name, statusKind(resp.Status), snippet(resp.Body))
+		case time.Now().After(deadline):
+			return fmt.Errorf("%w: still %s after %s: %s", ErrNotReady, statusKind(resp.Status), limit, snippet(resp.Body))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // noopAction creates the no-op action of the load scenarios once and
 // invokes it once, so it is warm.
 func (r *runner) noopAction(ctx context.Context) (string, error) {

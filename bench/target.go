@@ -28,6 +28,7 @@ type upProcess struct {
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // valid after exited
 	started time.Duration // from exec to the API answering
+	t0      time.Time     // when it was started
 }
 
 // freeAddr returns a loopback address with a port free right now.
@@ -91,7 +92,7 @@ func startUp(ctx context.Context, bin string, memoryMB int, sandbox string, extr
 		up.Stop()
 		return nil, err
 	}
-	up.started = time.Since(t0)
+	up.started, up.t0 = time.Since(t0), t0
 	return up, nil
 }
 
@@ -110,18 +111,19 @@ func (u *upProcess) waitReady(ctx context.Context, limit time.Duration) error {
 		}
 		select {
 		case <-u.exited:
-			return fmt.Errorf("%w: gust up exited (%v); its log:\n%s", ErrNotReady, u.waitErr, u.logTail(40))
+			return fmt.Errorf("%w: gust up exited (%v); its log:\n%s", ErrNotReady, u.waitErr, u.logTail(20))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%w: %s did not answer within %s; gust up's log:\n%s", ErrNotReady, u.apihost, limit, u.logTail(40))
+			return fmt.Errorf("%w: %s did not answer within %s; gust up's log:\n%s", ErrNotReady, u.apihost, limit, u.logTail(20))
 		}
 	}
 }
 
-// logTail returns the last n lines of the child's log.
+// logTail returns the last n lines of the child's log, each cut at 300
+// bytes.
 func (u *upProcess) logTail(n int) string {
 	b, err := os.ReadFile(u.logPath)
 	if err != nil {
@@ -130,6 +132,11 @@ func (u *upProcess) logTail(n int) string {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		if len(l) > 300 {
+			lines[i] = l[:300] + "..."
+		}
 	}
 	return "  " + strings.Join(lines, "\n  ")
 }
@@ -168,7 +175,7 @@ func (u *upProcess) Stop() (time.Duration, error) {
 	}
 	took := time.Since(start)
 	if err == nil && u.waitErr != nil && !isSignalExit(u.waitErr) {
-		err = fmt.Errorf("gust up exited: %v; its log:\n%s", u.waitErr, u.logTail(40))
+		err = fmt.Errorf("gust up exited: %v; its log:\n%s", u.waitErr, u.logTail(20))
 	}
 	// Sandboxes may still be unwinding their directories for a moment.
 	for i := 0; i < 10; i++ {
