@@ -22,13 +22,21 @@ import (
 	redisstore "github.com/gust-faas/gust/store/redis"
 )
 
-// Up runs every role in one process on the embedded NATS server and the
-// embedded store (or the external ones the config names).
-func Up(ctx context.Context, cfg Config, log *slog.Logger) error {
+// node is what every role process holds: a NATS connection (and the
+// embedded server, when there is no --nats) and the store.
+type node struct {
+	nc  *nats.Conn
+	srv *server.Server // nil with an external NATS
+	st  store.Store
+}
+
+// runNode opens the node, lets start launch the role's components in g, and
+// waits for them; then it closes the store and NATS, in that order.
+func runNode(ctx context.Context, cfg Config, name string, start func(ctx context.Context, n *node, g *group) error) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return err
 	}
-	nc, srv, err := connectNATS(cfg, "gust-up")
+	nc, srv, err := connectNATS(cfg, name)
 	if err != nil {
 		return err
 	}
@@ -38,37 +46,63 @@ func Up(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	if !cfg.NoGuest {
-		if err := admin.EnsureGuest(ctx, st); err != nil {
-			return fmt.Errorf("guest namespace: %w", err)
-		}
-	}
-	g, ctx := newGroup(ctx)
-	ctl, err := startController(ctx, g, cfg, nc, st, log)
-	if err != nil {
-		return err
-	}
-	if err := startInvoker(ctx, g, cfg, nc, st, log); err != nil {
-		return err
-	}
-	// Open the API only once the controller knows the local invoker, so the
-	// first invocation after "Gust is up" never meets "no invokers".
-	if err := awaitInvoker(ctx, ctl, 10*time.Second); err != nil {
+	g, gctx := newGroup(ctx)
+	if err := start(gctx, &node{nc: nc, srv: srv, st: st}, g); err != nil {
 		g.cancel()
 		g.Wait()
 		return err
 	}
-	gw, err := startGateway(ctx, g, cfg, st, ctl, log)
-	if err != nil {
-		return err
-	}
-	g.Go("admin", func() error { return admin.Serve(ctx, filepath.Join(cfg.DataDir, admin.SocketName), st) })
-	select {
-	case <-gw.Ready():
-		banner(cfg, srv)
-	case <-ctx.Done():
-	}
 	return g.Wait()
+}
+
+// ensureGuest creates the guest namespace unless --no-guest.
+func ensureGuest(ctx context.Context, cfg Config, st store.Store) error {
+	if cfg.NoGuest {
+		return nil
+	}
+	if err := admin.EnsureGuest(ctx, st); err != nil {
+		return fmt.Errorf("guest namespace: %w", err)
+	}
+	return nil
+}
+
+// Up runs every role in one process on the embedded NATS server and the
+// embedded store (or the external ones the config names).
+func Up(ctx context.Context, cfg Config, log *slog.Logger) error {
+	return runNode(ctx, cfg, "gust-up", func(ctx context.Context, n *node, g *group) error {
+		if err := ensureGuest(ctx, cfg, n.st); err != nil {
+			return err
+		}
+		ctl, err := startController(ctx, g, cfg, n.nc, n.st, log)
+		if err != nil {
+			return err
+		}
+		if err := startInvoker(ctx, g, cfg, n.nc, n.st, log); err != nil {
+			return err
+		}
+		// Open the API only once the controller knows the local invoker, so
+		// the first invocation after "Gust is up" never meets "no invokers".
+		if err := awaitInvoker(ctx, ctl, 10*time.Second); err != nil {
+			return err
+		}
+		gw, err := startGateway(ctx, g, cfg, n.st, ctl, log)
+		if err != nil {
+			return err
+		}
+		g.Go("admin", func() error { return admin.Serve(ctx, filepath.Join(cfg.DataDir, admin.SocketName), n.st) })
+		// Every member of g ends the group when it returns: the banner
+		// waits for the end like the others.
+		g.Go("banner", func() error {
+			select {
+			case <-gw.Ready():
+				banner(cfg, n.srv)
+			case <-ctx.Done():
+			}
+			<-ctx.Done()
+			return nil
+		})
+		return nil
+	})
 }
 
 // awaitInvoker returns once ctl sees an invoker up, or an error after limit.
@@ -94,25 +128,14 @@ func awaitInvoker(ctx context.Context, ctl *controller.Controller, limit time.Du
 
 // Gateway runs the API with an embedded controller library.
 func Gateway(ctx context.Context, cfg Config, log *slog.Logger) error {
-	nc, srv, err := connectNATS(cfg, "gust-gateway")
-	if err != nil {
+	return runNode(ctx, cfg, "gust-gateway", func(ctx context.Context, n *node, g *group) error {
+		ctl, err := startController(ctx, g, cfg, n.nc, n.st, log)
+		if err != nil {
+			return err
+		}
+		_, err = startGateway(ctx, g, cfg, n.st, ctl, log)
 		return err
-	}
-	defer shutdownNATS(nc, srv)
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	g, ctx := newGroup(ctx)
-	ctl, err := startController(ctx, g, cfg, nc, st, log)
-	if err != nil {
-		return err
-	}
-	if _, err := startGateway(ctx, g, cfg, st, ctl, log); err != nil {
-		return err
-	}
-	return g.Wait()
+	})
 }
 
 // Controller runs the controller's own duties (registry, schedulers,
@@ -120,48 +143,23 @@ func Gateway(ctx context.Context, cfg Config, log *slog.Logger) error {
 // roles join; unless --no-guest it creates the guest namespace, as `gust up`
 // does.
 func Controller(ctx context.Context, cfg Config, log *slog.Logger) error {
-	nc, srv, err := connectNATS(cfg, "gust-controller")
-	if err != nil {
-		return err
-	}
-	defer shutdownNATS(nc, srv)
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if !cfg.NoGuest {
-		if err := admin.EnsureGuest(ctx, st); err != nil {
-			return fmt.Errorf("guest namespace: %w", err)
+	return runNode(ctx, cfg, "gust-controller", func(ctx context.Context, n *node, g *group) error {
+		if err := ensureGuest(ctx, cfg, n.st); err != nil {
+			return err
 		}
-	}
-	if srv != nil {
-		log.Info("embedded NATS listening for the other roles", "url", srv.ClientURL())
-	}
-	g, ctx := newGroup(ctx)
-	if _, err := startController(ctx, g, cfg, nc, st, log); err != nil {
+		if n.srv != nil {
+			log.Info("embedded NATS listening for the other roles", "url", n.srv.ClientURL())
+		}
+		_, err := startController(ctx, g, cfg, n.nc, n.st, log)
 		return err
-	}
-	return g.Wait()
+	})
 }
 
 // Invoker runs one invoker: the sandbox pool of this machine.
 func Invoker(ctx context.Context, cfg Config, log *slog.Logger) error {
-	nc, srv, err := connectNATS(cfg, "gust-invoker")
-	if err != nil {
-		return err
-	}
-	defer shutdownNATS(nc, srv)
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	g, ctx := newGroup(ctx)
-	if err := startInvoker(ctx, g, cfg, nc, st, log); err != nil {
-		return err
-	}
-	return g.Wait()
+	return runNode(ctx, cfg, "gust-invoker", func(ctx context.Context, n *node, g *group) error {
+		return startInvoker(ctx, g, cfg, n.nc, n.st, log)
+	})
 }
 
 // connectNATS dials cfg.NATSURL, or starts the embedded server and connects
