@@ -73,42 +73,21 @@ func (c *Client) PutAction(ctx context.Context, name string, a *ActionPut, overw
 	if a == nil {
 		a = &ActionPut{}
 	}
-	nsBase, entity, err := c.splitName(name, false)
-	if err != nil {
-		return nil, err
-	}
-	u := nsBase + "actions/" + entity + "?overwrite=" + strconv.FormatBool(overwrite)
-	var out whisk.Action
-	if err := c.call(ctx, http.MethodPut, u, a, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return putEntity[whisk.Action](ctx, c, Actions, name, a, overwrite)
 }
 
 // GetAction returns the action name, with its code when code is true.
 func (c *Client) GetAction(ctx context.Context, name string, code bool) (*whisk.Action, error) {
-	nsBase, entity, err := c.splitName(name, false)
-	if err != nil {
-		return nil, err
-	}
-	u := nsBase + "actions/" + entity
+	query := ""
 	if !code {
-		u += "?code=false"
+		query = "?code=false"
 	}
-	var out whisk.Action
-	if err := c.call(ctx, http.MethodGet, u, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return getEntity[whisk.Action](ctx, c, Actions, name, query)
 }
 
 // DeleteAction deletes the action name.
 func (c *Client) DeleteAction(ctx context.Context, name string) error {
-	nsBase, entity, err := c.splitName(name, false)
-	if err != nil {
-		return err
-	}
-	return c.call(ctx, http.MethodDelete, nsBase+"actions/"+entity, nil, nil)
+	return c.deleteEntity(ctx, Actions, name, "")
 }
 
 // ListActions lists the actions of the client's namespace, or of scope:

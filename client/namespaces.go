@@ -43,15 +43,7 @@ func (c *Client) ListEntities(ctx context.Context, collection, namespace string,
 	if err := checkCollection(collection); err != nil {
 		return nil, err
 	}
-	nsBase, err := c.namespaceBase(namespace)
-	if err != nil {
-		return nil, err
-	}
-	var out []Entity
-	if err := c.call(ctx, http.MethodGet, nsBase+collection+opts.query(), nil, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return listEntities[Entity](ctx, c, collection, namespace, opts)
 }
 
 // CountEntities counts the entities of one collection of namespace (as for
@@ -100,15 +92,11 @@ func (c *Client) GetEntity(ctx context.Context, collection, name string) (json.R
 	if err := checkCollection(collection); err != nil {
 		return nil, err
 	}
-	u, err := c.entityURL(collection, name)
+	out, err := getEntity[json.RawMessage](ctx, c, collection, name, "")
 	if err != nil {
 		return nil, err
 	}
-	var out json.RawMessage
-	if err := c.call(ctx, http.MethodGet, u, nil, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return *out, nil
 }
 
 // ListNamespaces lists the namespaces the key may use.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/gust-faas/gust/whisk"
 )
@@ -76,55 +75,28 @@ func (c *Client) PutPackage(ctx context.Context, name string, p *PackagePut, ove
 	if p == nil {
 		p = &PackagePut{}
 	}
-	u, err := c.entityURL(Packages, name)
-	if err != nil {
-		return nil, err
-	}
-	var out Package
-	if err := c.call(ctx, http.MethodPut, u+"?overwrite="+strconv.FormatBool(overwrite), p, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return putEntity[Package](ctx, c, Packages, name, p, overwrite)
 }
 
 // GetPackage returns the package name with its actions and feeds.
 func (c *Client) GetPackage(ctx context.Context, name string) (*Package, error) {
-	u, err := c.entityURL(Packages, name)
-	if err != nil {
-		return nil, err
-	}
-	var out Package
-	if err := c.call(ctx, http.MethodGet, u, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return getEntity[Package](ctx, c, Packages, name, "")
 }
 
 // DeletePackage deletes the package name. The server refuses to delete a
 // package that holds actions (409) unless force, which deletes them too.
 func (c *Client) DeletePackage(ctx context.Context, name string, force bool) error {
-	u, err := c.entityURL(Packages, name)
-	if err != nil {
-		return err
-	}
+	query := ""
 	if force {
-		u += "?force=true"
+		query = "?force=true"
 	}
-	return c.call(ctx, http.MethodDelete, u, nil, nil)
+	return c.deleteEntity(ctx, Packages, name, query)
 }
 
 // ListPackages lists the packages of namespace ("" for the client's, "ns"
 // or "/ns" for another): their summaries, without actions.
 func (c *Client) ListPackages(ctx context.Context, namespace string, opts ListOptions) ([]Package, error) {
-	nsBase, err := c.namespaceBase(namespace)
-	if err != nil {
-		return nil, err
-	}
-	var out []Package
-	if err := c.call(ctx, http.MethodGet, nsBase+Packages+opts.query(), nil, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return listEntities[Package](ctx, c, Packages, namespace, opts)
 }
 
 // RefreshPackages asks the server to refresh the package bindings of

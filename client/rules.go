@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gust-faas/gust/whisk"
@@ -102,51 +101,23 @@ func (c *Client) PutRule(ctx context.Context, name string, r *RulePut, overwrite
 	if r == nil {
 		r = &RulePut{}
 	}
-	u, err := c.entityURL(Rules, name)
-	if err != nil {
-		return nil, err
-	}
-	var out Rule
-	if err := c.call(ctx, http.MethodPut, u+"?overwrite="+strconv.FormatBool(overwrite), r, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return putEntity[Rule](ctx, c, Rules, name, r, overwrite)
 }
 
 // GetRule returns the rule name with its status.
 func (c *Client) GetRule(ctx context.Context, name string) (*Rule, error) {
-	u, err := c.entityURL(Rules, name)
-	if err != nil {
-		return nil, err
-	}
-	var out Rule
-	if err := c.call(ctx, http.MethodGet, u, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return getEntity[Rule](ctx, c, Rules, name, "")
 }
 
 // DeleteRule deletes the rule name.
 func (c *Client) DeleteRule(ctx context.Context, name string) error {
-	u, err := c.entityURL(Rules, name)
-	if err != nil {
-		return err
-	}
-	return c.call(ctx, http.MethodDelete, u, nil, nil)
+	return c.deleteEntity(ctx, Rules, name, "")
 }
 
 // ListRules lists the rules of namespace ("" for the client's, "ns" or "/ns"
 // for another). OpenWhisk's lists carry no status: GetRule has it.
 func (c *Client) ListRules(ctx context.Context, namespace string, opts ListOptions) ([]Rule, error) {
-	nsBase, err := c.namespaceBase(namespace)
-	if err != nil {
-		return nil, err
-	}
-	var out []Rule
-	if err := c.call(ctx, http.MethodGet, nsBase+Rules+opts.query(), nil, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return listEntities[Rule](ctx, c, Rules, namespace, opts)
 }
 
 // SetRuleState enables (RuleActive) or disables (RuleInactive) the rule name.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/gust-faas/gust/whisk"
 )
@@ -61,52 +60,24 @@ func (c *Client) PutTrigger(ctx context.Context, name string, t *TriggerPut, ove
 	if t == nil {
 		t = &TriggerPut{}
 	}
-	u, err := c.entityURL(Triggers, name)
-	if err != nil {
-		return nil, err
-	}
-	var out Trigger
-	if err := c.call(ctx, http.MethodPut, u+"?overwrite="+strconv.FormatBool(overwrite), t, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return putEntity[Trigger](ctx, c, Triggers, name, t, overwrite)
 }
 
 // GetTrigger returns the trigger name with its rules.
 func (c *Client) GetTrigger(ctx context.Context, name string) (*Trigger, error) {
-	u, err := c.entityURL(Triggers, name)
-	if err != nil {
-		return nil, err
-	}
-	var out Trigger
-	if err := c.call(ctx, http.MethodGet, u, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return getEntity[Trigger](ctx, c, Triggers, name, "")
 }
 
 // DeleteTrigger deletes the trigger name. It does not tell the trigger's
 // feed: the CLI invokes the feed action with the DELETE lifecycle event first.
 func (c *Client) DeleteTrigger(ctx context.Context, name string) error {
-	u, err := c.entityURL(Triggers, name)
-	if err != nil {
-		return err
-	}
-	return c.call(ctx, http.MethodDelete, u, nil, nil)
+	return c.deleteEntity(ctx, Triggers, name, "")
 }
 
 // ListTriggers lists the triggers of namespace ("" for the client's, "ns"
 // or "/ns" for another).
 func (c *Client) ListTriggers(ctx context.Context, namespace string, opts ListOptions) ([]Trigger, error) {
-	nsBase, err := c.namespaceBase(namespace)
-	if err != nil {
-		return nil, err
-	}
-	var out []Trigger
-	if err := c.call(ctx, http.MethodGet, nsBase+Triggers+opts.query(), nil, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return listEntities[Trigger](ctx, c, Triggers, namespace, opts)
 }
 
 // FireTrigger fires the trigger name with a payload: a JSON object as

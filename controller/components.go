@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gust-faas/gust/internal/entity"
 	"github.com/gust-faas/gust/store"
 	"github.com/gust-faas/gust/whisk"
 )
@@ -17,7 +18,7 @@ import (
 const (
 	annConductor     = "conductor"       // an action that directs a composition
 	annProvideAPIKey = "provide-api-key" // the action may see the caller's key
-	annBinding       = "binding"         // the binding a component was reached through
+	annBinding       = entity.AnnBinding // the binding a component was reached through
 	paramActions     = "_actions"        // OpenWhisk keeps a sequence's components here too
 	causedBySequence = "sequence"        // the causedBy annotation of every step
 )
@@ -58,7 +59,7 @@ type component struct {
 	public bool
 	// members are the non-init parameters, pre-encoded; args is their
 	// object, the arguments of a step without input.
-	members []member
+	members []entity.Member
 	args    json.RawMessage
 	initEnv map[string]string
 	// provideAPIKey: the caller's key goes to the action (__OW_API_KEY).
@@ -71,14 +72,6 @@ type component struct {
 	expires int64 // unix ns
 }
 
-// member is one parameter: its key and its encoded `"key":value`.
-type member struct {
-	key string
-	enc []byte
-}
-
-var emptyArgs = json.RawMessage("{}")
-
 // newComponent prepares a for running. binding is nil or the binding
 // annotation of its records.
 func newComponent(f whisk.FQN, a *whisk.Action, public bool, binding whisk.KeyValues) *component {
@@ -88,42 +81,13 @@ func newComponent(f whisk.FQN, a *whisk.Action, public bool, binding whisk.KeyVa
 		provideAPIKey: a.Annotations.Bool(annProvideAPIKey),
 		binding:       binding,
 		stepAnns:      append(whisk.KeyValues{{Key: whisk.AnnCausedBy, Value: json.RawMessage(`"` + causedBySequence + `"`)}}, binding...),
-		args:          emptyArgs,
 	}
+	params := a.Parameters
 	if c.kind == kindSequence {
-		return c // a sequence passes its input on as it is (OpenWhisk)
+		params = nil // a sequence passes its input on as it is (OpenWhisk)
 	}
-	for _, p := range a.Parameters {
-		if p.Init {
-			continue
-		}
-		k, _ := json.Marshal(p.Key) // a string: cannot fail
-		v := []byte(p.Value)
-		if len(v) == 0 {
-			v = []byte("null")
-		}
-		enc := append(append(append(make([]byte, 0, len(k)+1+len(v)), k...), ':'), v...)
-		m := member{key: p.Key, enc: enc}
-		replaced := false
-		for i := range c.members { // the last definition of a key wins
-			if c.members[i].key == p.Key {
-				c.members[i], replaced = m, true
-			}
-		}
-		if !replaced {
-			c.members = append(c.members, m)
-		}
-	}
-	if len(c.members) > 0 {
-		b := []byte{'{'}
-		for i, m := range c.members {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, m.enc...)
-		}
-		c.args = append(b, '}')
-	}
+	p := entity.EncodeParams(params)
+	c.members, c.args = p.Members, p.Args
 	return c
 }
 
@@ -145,18 +109,18 @@ func (c *component) argsFor(input json.RawMessage) (json.RawMessage, error) {
 	}
 	size := len(input) + 1
 	for _, m := range c.members {
-		size += len(m.enc) + 1
+		size += len(m.Enc) + 1
 	}
 	out := make(json.RawMessage, 0, size)
 	out = append(out, '{')
 	for _, m := range c.members {
-		if _, ok := keys[m.key]; ok {
+		if _, ok := keys[m.Key]; ok {
 			continue
 		}
 		if len(out) > 1 {
 			out = append(out, ',')
 		}
-		out = append(out, m.enc...)
+		out = append(out, m.Enc...)
 	}
 	if inner := bytes.TrimSpace(input[1 : len(input)-1]); len(inner) > 0 {
 		if len(out) > 1 {
@@ -232,75 +196,33 @@ func (c *Controller) component(ctx context.Context, f whisk.FQN) (*component, er
 	return comp, nil
 }
 
-// pkgDoc is what resolution reads of a stored package or binding (the
-// gateway owns the document; see gateway/packages.go).
-type pkgDoc struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Publish   bool   `json:"publish"`
-	Binding   struct {
-		Namespace string `json:"namespace"`
-		Name      string `json:"name"`
-	} `json:"binding"`
-	Parameters whisk.KeyValues `json:"parameters"`
-}
-
-func (p *pkgDoc) public() bool {
-	return p.Binding.Name == "" && (p.Publish || p.Namespace == whisk.SystemNamespace)
-}
-
-// maxBindingDepth bounds the bindings resolution follows (as the gateway).
-const maxBindingDepth = 8
-
 // resolve reads action f from the store, through its package and binding,
-// with the parameters package < binding < action, as the gateway does.
+// with the parameters package < binding < action, as the gateway does
+// (internal/entity).
 func (c *Controller) resolve(ctx context.Context, f whisk.FQN) (*component, error) {
-	if f.Package == "" {
-		a, err := c.loadAction(ctx, f.Namespace, f.Name, f)
-		if err != nil {
-			return nil, err
-		}
-		return newComponent(f, a, false, nil), nil
+	l := entity.Loader[*entity.PackageDoc]{
+		Package: func(ctx context.Context, ns, name string) (*entity.PackageDoc, error) {
+			return c.loadPackage(ctx, ns, name, f)
+		},
+		Action: func(ctx context.Context, ns, name string) (*whisk.Action, error) {
+			return c.loadAction(ctx, ns, name, f)
+		},
 	}
-	self, err := c.loadPackage(ctx, f.Namespace, f.Package, f)
+	r, err := entity.ResolveAction(ctx, l, f.Namespace, f.Package, f.Name)
+	var ce *entity.ChainError
+	if errors.As(err, &ce) {
+		switch ce.Err {
+		case entity.ErrCircular:
+			return nil, fmt.Errorf("%w: %s: package binding /%s is circular", errComponentMissing, f, ce.Named)
+		case entity.ErrNotShared:
+			return nil, fmt.Errorf("%w: %s: package /%s is not shared", errComponentForbidden, f, ce.Bound)
+		}
+		err = ce.Err // the loaders' errors, which say what they are
+	}
 	if err != nil {
 		return nil, err
 	}
-	root := self
-	var chain []*pkgDoc // bindings, outermost first
-	for root.Binding.Name != "" {
-		b := root.Binding
-		if len(chain) == maxBindingDepth || (b.Namespace == root.Namespace && b.Name == root.Name) {
-			return nil, fmt.Errorf("%w: %s: package binding /%s/%s is circular", errComponentMissing, f, self.Namespace, self.Name)
-		}
-		chain = append(chain, root)
-		next, err := c.loadPackage(ctx, b.Namespace, b.Name, f)
-		if err != nil {
-			return nil, err
-		}
-		if b.Namespace != root.Namespace && !next.public() {
-			return nil, fmt.Errorf("%w: %s: package /%s/%s is not shared", errComponentForbidden, f, b.Namespace, b.Name)
-		}
-		root = next
-	}
-	a, err := c.loadAction(ctx, root.Namespace, root.Name+"/"+f.Name, f)
-	if err != nil {
-		return nil, err
-	}
-	params := root.Parameters
-	for i := len(chain) - 1; i >= 0; i-- {
-		params = params.Merge(chain[i].Parameters)
-	}
-	if len(params) > 0 {
-		merged := *a
-		merged.Parameters = params.Merge(a.Parameters)
-		a = &merged
-	}
-	var binding whisk.KeyValues
-	if self != root {
-		binding = whisk.KeyValues{}.Set(annBinding, f.Namespace+"/"+f.Package)
-	}
-	return newComponent(f, a, self.public(), binding), nil
+	return newComponent(f, r.Action, r.Public, r.Binding), nil
 }
 
 func (c *Controller) loadAction(ctx context.Context, ns, name string, f whisk.FQN) (*whisk.Action, error) {
@@ -320,7 +242,7 @@ func (c *Controller) loadAction(ctx context.Context, ns, name string, f whisk.FQ
 	return a, nil
 }
 
-func (c *Controller) loadPackage(ctx context.Context, ns, name string, f whisk.FQN) (*pkgDoc, error) {
+func (c *Controller) loadPackage(ctx context.Context, ns, name string, f whisk.FQN) (*entity.PackageDoc, error) {
 	doc, err := c.store.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Packages, Name: name})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -330,7 +252,7 @@ func (c *Controller) loadPackage(ctx context.Context, ns, name string, f whisk.F
 	case err != nil:
 		return nil, fmt.Errorf("controller: read package /%s/%s: %w", ns, name, err)
 	}
-	p := new(pkgDoc)
+	p := new(entity.PackageDoc)
 	if err := json.Unmarshal(doc, p); err != nil {
 		return nil, fmt.Errorf("%w: %s: corrupt package document: %v", errComponentInvalid, f, err)
 	}

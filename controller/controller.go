@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -580,24 +579,10 @@ func (c *Controller) setupStream(ctx context.Context) error {
 
 // ensureStream creates the async stream, or checks the existing one.
 func (c *Controller) ensureStream(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
-	defer cancel()
 	want := c.cfg.streamConfig()
-	_, err := c.js.CreateStream(ctx, want)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		return fmt.Errorf("controller: create stream %s: %w", want.Name, err)
-	}
-	s, err := c.js.Stream(ctx, want.Name)
-	if err != nil {
-		return fmt.Errorf("controller: stream %s: %w", want.Name, err)
-	}
-	got := s.CachedInfo().Config
-	if got.Retention != jetstream.WorkQueuePolicy || !slices.Contains(got.Subjects, c.async) {
-		return fmt.Errorf("controller: %w: %s exists with retention %v and subjects %v; want a work queue on %s",
-			errIncompatibleStream, want.Name, got.Retention, got.Subjects, c.async)
+	got, err := c.ensureWorkQueue(ctx, want, c.async)
+	if err != nil || got == nil {
+		return err
 	}
 	if got.Storage != want.Storage || got.MaxAge != want.MaxAge || got.Duplicates != want.Duplicates {
 		c.log.Info("async stream exists with other settings; keeping them", "stream", want.Name,

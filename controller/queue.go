@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gust-faas/gust/internal/bus"
+	"github.com/gust-faas/gust/internal/jsq"
 	"github.com/gust-faas/gust/store"
 	"github.com/gust-faas/gust/whisk"
 )
@@ -102,26 +103,33 @@ func (cfg Config) composeStreamConfig() jetstream.StreamConfig {
 
 // ensureComposeStream creates the compose stream, or checks the existing one.
 func (c *Controller) ensureComposeStream(ctx context.Context) error {
+	_, err := c.ensureWorkQueue(ctx, c.cfg.composeStreamConfig(), c.composeSubj)
+	return err
+}
+
+// ensureWorkQueue creates stream want, or checks that the existing one is a
+// work queue on subject (errIncompatibleStream otherwise) and returns its
+// configuration; nil when it created it.
+func (c *Controller) ensureWorkQueue(ctx context.Context, want jetstream.StreamConfig, subject string) (*jetstream.StreamConfig, error) {
 	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
-	want := c.cfg.composeStreamConfig()
 	_, err := c.js.CreateStream(ctx, want)
 	if err == nil {
-		return nil
+		return nil, nil
 	}
 	if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-		return fmt.Errorf("controller: create stream %s: %w", want.Name, err)
+		return nil, fmt.Errorf("controller: create stream %s: %w", want.Name, err)
 	}
 	s, err := c.js.Stream(ctx, want.Name)
 	if err != nil {
-		return fmt.Errorf("controller: stream %s: %w", want.Name, err)
+		return nil, fmt.Errorf("controller: stream %s: %w", want.Name, err)
 	}
 	got := s.CachedInfo().Config
-	if got.Retention != jetstream.WorkQueuePolicy || !slices.Contains(got.Subjects, c.composeSubj) {
-		return fmt.Errorf("controller: %w: %s exists with retention %v and subjects %v; want a work queue on %s",
-			errIncompatibleStream, want.Name, got.Retention, got.Subjects, c.composeSubj)
+	if got.Retention != jetstream.WorkQueuePolicy || !slices.Contains(got.Subjects, subject) {
+		return nil, fmt.Errorf("controller: %w: %s exists with retention %v and subjects %v; want a work queue on %s",
+			errIncompatibleStream, want.Name, got.Retention, got.Subjects, subject)
 	}
-	return nil
+	return &got, nil
 }
 
 // composeConsumer binds the controllers' durable consumer of the compose
@@ -181,24 +189,16 @@ func (c *Controller) composeLoop(ctx context.Context, cons jetstream.Consumer, s
 			}
 			continue
 		}
-		for m := range batch.Messages() {
-			select {
-			case <-stop:
-				_ = m.Nak()
-				continue
-			default:
-			}
+		err = jsq.Dispatch(batch, stop, func(m jetstream.Msg) {
 			slots <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer func() { <-slots; wg.Done() }()
 				c.process(ctx, m)
 			}()
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
-			if !c.pause(stop, err) {
-				return
-			}
+		})
+		if err != nil && !c.pause(stop, err) {
+			return
 		}
 	}
 }
@@ -239,7 +239,7 @@ func (c *Controller) process(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	msg := cm.Activation
-	stop := keepInProgress(m, c.cfg.ComposeAckWait)
+	stop := jsq.KeepInProgress(m, c.cfg.ComposeAckWait)
 	defer stop()
 	delivered := uint64(1)
 	var seq uint64
@@ -330,32 +330,6 @@ func (c *Controller) putRecord(ctx context.Context, rec *whisk.Activation) error
 		}
 	}
 	return err
-}
-
-// keepInProgress tells JetStream every third of ackWait that m is still
-// being worked on, until the returned stop is called.
-func keepInProgress(m jetstream.Msg, ackWait time.Duration) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(max(ackWait/3, 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = m.InProgress()
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() { close(done) })
-		wg.Wait()
-	}
 }
 
 // recordWriter writes the records of blocking compositions off the

@@ -53,11 +53,7 @@ var semverRE = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 
 // putAction creates an action, or with ?overwrite=true replaces it.
 func (g *Gateway) putAction(c *fiber.Ctx, p *principal, _ time.Time) error {
-	ns, err := checkNamespace(c, p)
-	if err != nil {
-		return err
-	}
-	pkg, name, err := entityName(c)
+	ns, pkg, name, err := actionPath(c, p)
 	if err != nil {
 		return err
 	}
@@ -66,24 +62,14 @@ func (g *Gateway) putAction(c *fiber.Ctx, p *principal, _ time.Time) error {
 		return err
 	}
 	var req actionPut
-	if body := trimSpace(c.Body()); len(body) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			return errorf(whisk.ErrBadRequest, "The request content was malformed: %v", err)
-		}
+	if err := decodePut(c, &req); err != nil {
+		return err
 	}
 	pkg, name = strings.Clone(pkg), strings.Clone(name)
-	key := store.Key{Namespace: ns, Collection: store.Actions, Name: joinName(pkg, name)}
+	key := actionDocs.key(ns, joinName(pkg, name))
 	ctx := g.reqCtx
-
-	var old *whisk.Action
-	switch doc, err := g.st.GetEntity(ctx, key); {
-	case err == nil && !overwrite:
-		return store.ErrExists
-	case err == nil:
-		if old, err = decodeAction(doc); err != nil {
-			return err
-		}
-	case !errors.Is(err, store.ErrNotFound):
+	old, err := actionDocs.replaced(ctx, g.st, key, overwrite)
+	if err != nil {
 		return err
 	}
 
@@ -110,6 +96,16 @@ func (g *Gateway) putAction(c *fiber.Ctx, p *principal, _ time.Time) error {
 	}
 	g.actions.invalidate(ns, pkg, name)
 	return c.JSON(apiAction(a, code))
+}
+
+// actionPath resolves the path of an action of the caller's namespace:
+// the namespace and the [package and] name, validated.
+func actionPath(c *fiber.Ctx, p *principal) (ns, pkg, name string, err error) {
+	if ns, err = checkNamespace(c, p); err != nil {
+		return "", "", "", err
+	}
+	pkg, name, err = entityName(c)
+	return ns, pkg, name, err
 }
 
 // buildAction makes the action a PUT describes, from scratch or over old.
@@ -285,7 +281,7 @@ func (g *Gateway) checkSequence(ctx context.Context, self whisk.FQN, components 
 			return nil, err
 		}
 		if f.Namespace != self.Namespace {
-			return nil, errorf(ErrForbidden, "The supplied authentication is not authorized to access '%s'.", f.String())
+			return nil, forbidden(f.String())
 		}
 		if err := g.countAtomic(ctx, self, f, &count, 0); err != nil {
 			return nil, err
@@ -305,14 +301,10 @@ func (g *Gateway) countAtomic(ctx context.Context, self, f whisk.FQN, count *int
 	if depth > maxSequenceLength {
 		return errorf(whisk.ErrBadRequest, "Sequence may not refer to itself.") // a cycle not through self
 	}
-	doc, err := g.st.GetEntity(ctx, store.Key{Namespace: f.Namespace, Collection: store.Actions, Name: f.EntityName()})
+	a, err := actionDocs.get(ctx, g.st, f.Namespace, f.EntityName())
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(whisk.ErrBadRequest, "Sequence component does not exist.")
 	}
-	if err != nil {
-		return err
-	}
-	a, err := decodeAction(doc)
 	if err != nil {
 		return err
 	}
@@ -391,32 +383,37 @@ func apiAction(a *whisk.Action, code []byte) whisk.Action {
 
 // getAction returns an action, with its code unless ?code=false.
 func (g *Gateway) getAction(c *fiber.Ctx, p *principal, _ time.Time) error {
-	ns, err := checkNamespace(c, p)
+	ns, pkg, name, err := actionPath(c, p)
 	if err != nil {
 		return err
 	}
-	pkg, name, err := entityName(c)
+	withCode, err := queryCode(c)
 	if err != nil {
 		return err
 	}
-	withCode := true
-	if c.Query("code") != "" {
-		if withCode, err = queryBool(c, "code"); err != nil {
-			return err
-		}
-	}
-	ctx := g.reqCtx
-	doc, err := g.st.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Actions, Name: joinName(pkg, name)})
+	a, err := actionDocs.get(g.reqCtx, g.st, ns, joinName(pkg, name))
 	if err != nil {
 		return err
 	}
-	a, err := decodeAction(doc)
-	if err != nil {
-		return err
+	return g.sendAction(c, a, withCode)
+}
+
+// queryCode reads ?code: whether a GET of an action shows its code
+// (default true).
+func queryCode(c *fiber.Ctx) (bool, error) {
+	if c.Query("code") == "" {
+		return true, nil
 	}
+	return queryBool(c, "code")
+}
+
+// sendAction answers with action a as the API shows it, with its code
+// when withCode.
+func (g *Gateway) sendAction(c *fiber.Ctx, a *whisk.Action, withCode bool) error {
 	var code []byte
 	if withCode && a.Exec.Digest != "" {
-		if code, err = g.code(ctx, a); err != nil {
+		var err error
+		if code, err = g.code(g.reqCtx, a); err != nil {
 			return err
 		}
 	}
@@ -425,21 +422,13 @@ func (g *Gateway) getAction(c *fiber.Ctx, p *principal, _ time.Time) error {
 
 // deleteAction deletes an action and returns it.
 func (g *Gateway) deleteAction(c *fiber.Ctx, p *principal, _ time.Time) error {
-	ns, err := checkNamespace(c, p)
-	if err != nil {
-		return err
-	}
-	pkg, name, err := entityName(c)
+	ns, pkg, name, err := actionPath(c, p)
 	if err != nil {
 		return err
 	}
 	ctx := g.reqCtx
-	key := store.Key{Namespace: ns, Collection: store.Actions, Name: joinName(pkg, name)}
-	doc, err := g.st.GetEntity(ctx, key)
-	if err != nil {
-		return err
-	}
-	a, err := decodeAction(doc)
+	key := actionDocs.key(ns, joinName(pkg, name))
+	a, err := actionDocs.get(ctx, g.st, ns, key.Name)
 	if err != nil {
 		return err
 	}
@@ -480,41 +469,14 @@ func (g *Gateway) listActions(c *fiber.Ctx, p *principal, _ time.Time) error {
 	if err != nil {
 		return err
 	}
-	skip, limit, err := listPage(c, store.Actions)
-	if err != nil {
-		return err
-	}
-	count, err := queryBool(c, "count")
-	if err != nil {
-		return err
-	}
-	ctx := g.reqCtx
-	if count {
-		_, total, err := g.st.ListEntities(ctx, ns, store.Actions, prefix, 0, 1)
-		if err != nil {
-			return err
-		}
-		return c.JSON(fiber.Map{store.Actions: max(total-skip, 0)})
-	}
-	docs, _, err := g.st.ListEntities(ctx, ns, store.Actions, prefix, skip, limit)
-	if err != nil {
-		return err
-	}
-	out := make([]actionSummary, 0, len(docs))
-	for _, doc := range docs {
-		a, err := decodeAction(doc)
-		if err != nil {
-			g.log.Warn("skipping unreadable action in list", "namespace", ns, "err", err)
-			continue
-		}
+	return listEntities(g, c, actionDocs, ns, prefix, func(a *whisk.Action) actionSummary {
 		anns := a.Annotations
 		if anns == nil {
 			anns = whisk.KeyValues{}
 		}
-		out = append(out, actionSummary{
+		return actionSummary{
 			Namespace: a.Namespace, Name: a.Name, Version: a.Version, Publish: a.Publish,
 			Exec: execSummary{Binary: a.Exec.Binary}, Annotations: anns, Limits: a.Limits, Updated: a.Updated,
-		})
-	}
-	return c.JSON(out)
+		}
+	})
 }

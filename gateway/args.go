@@ -46,9 +46,9 @@ func (ca *cachedAction) mergeArgs(body []byte) (json.RawMessage, error) {
 	size := len(body) + 1
 	for i := range ca.members {
 		m := &ca.members[i]
-		if !hasKey(keys, m.key) {
-			size += len(m.enc) + 1
-		} else if ca.final && m.defined {
+		if !hasKey(keys, m.Key) {
+			size += len(m.Enc) + 1
+		} else if ca.final && m.Defined {
 			return nil, errFinal
 		}
 	}
@@ -56,13 +56,13 @@ func (ca *cachedAction) mergeArgs(body []byte) (json.RawMessage, error) {
 	out = append(out, '{')
 	for i := range ca.members {
 		m := &ca.members[i]
-		if hasKey(keys, m.key) {
+		if hasKey(keys, m.Key) {
 			continue
 		}
 		if len(out) > 1 {
 			out = append(out, ',')
 		}
-		out = append(out, m.enc...)
+		out = append(out, m.Enc...)
 	}
 	if inner := trimSpace(body[1 : len(body)-1]); len(inner) > 0 {
 		if len(out) > 1 {

@@ -119,7 +119,7 @@ func checkNamespace(c *fiber.Ctx, p *principal) (string, error) {
 	if !whisk.ValidName(ns) {
 		return "", errorf(whisk.ErrBadName, "The namespace contains illegal characters.")
 	}
-	return "", errorf(ErrForbidden, "The supplied authentication is not authorized to access '%s'.", ns)
+	return "", forbidden(ns)
 }
 
 // authCache remembers successful authentications by their exact

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gust-faas/gust/internal/entity"
 	"github.com/gust-faas/gust/whisk"
 )
 
@@ -17,7 +18,7 @@ import (
 type cachedAction struct {
 	action *whisk.Action // read-only: shared by concurrent invocations
 
-	members []member        // non-init parameters, in order
+	members []entity.Member // non-init parameters, in order
 	args    json.RawMessage // {members...}: the arguments of a call without a body
 	initEnv map[string]string
 	// final: request arguments may not override the action's defined
@@ -36,13 +37,6 @@ type cachedAction struct {
 	expires int64 // unix nanoseconds
 }
 
-// member is one parameter: its key and its encoded `"key":value`.
-type member struct {
-	key     string
-	enc     []byte
-	defined bool // value is not null
-}
-
 // Action annotations the gateway reads or writes.
 const (
 	annProvideAPIKey = "provide-api-key"
@@ -58,45 +52,12 @@ func newCachedAction(a *whisk.Action) *cachedAction {
 		provideAPIKey: a.Annotations.Bool(annProvideAPIKey),
 		web:           parseWebAnnotations(a.Annotations),
 	}
-	size := 2
 	params := a.Parameters
 	if a.Exec.Kind == whisk.KindSequence {
 		params = nil // a sequence passes on the request's arguments alone (OpenWhisk)
 	}
-	for _, p := range params {
-		if p.Init {
-			continue
-		}
-		k, _ := json.Marshal(p.Key) // a string: cannot fail
-		v := []byte(p.Value)
-		if len(v) == 0 {
-			v = []byte("null")
-		}
-		enc := make([]byte, 0, len(k)+1+len(v))
-		enc = append(append(append(enc, k...), ':'), v...)
-		m := member{key: p.Key, enc: enc, defined: string(v) != "null"}
-		replaced := false
-		for i := range ca.members { // the last definition of a key wins
-			if ca.members[i].key == p.Key {
-				ca.members[i], replaced = m, true
-			}
-		}
-		if !replaced {
-			ca.members = append(ca.members, m)
-		}
-	}
-	for _, m := range ca.members {
-		size += len(m.enc) + 1
-	}
-	args := make([]byte, 0, size)
-	args = append(args, '{')
-	for i, m := range ca.members {
-		if i > 0 {
-			args = append(args, ',')
-		}
-		args = append(args, m.enc...)
-	}
-	ca.args = append(args, '}')
+	p := entity.EncodeParams(params)
+	ca.members, ca.args = p.Members, p.Args
 	return ca
 }
 

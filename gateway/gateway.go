@@ -197,12 +197,7 @@ func (g *Gateway) routes() {
 	app.Get(ns+"/:ns/limits", g.authed(g.getLimits))
 
 	act := ns + "/:ns/actions"
-	app.Get(act, g.authed(g.listActions))
-	app.Get(act+"/", g.authed(g.listActions))
-	app.Put(act+"/:name", g.authed(g.putAction))
-	app.Get(act+"/:name", g.authed(g.getAction))
-	app.Delete(act+"/:name", g.authed(g.deleteAction))
-	app.Post(act+"/:name", g.authed(g.invoke))
+	g.entityRoutes(act, entityHandlers{list: g.listActions, put: g.putAction, get: g.getAction, del: g.deleteAction, post: g.invoke})
 	// actions in a package or binding (packages.go)
 	app.Put(act+"/:pkg/:name", g.authed(g.putPackagedAction))
 	app.Get(act+"/:pkg/:name", g.authed(g.getPackagedAction))
@@ -212,12 +207,7 @@ func (g *Gateway) routes() {
 	// this route would otherwise also take ".../actions/name".
 	app.Get(act+"/:pkg/", g.authed(g.listActions))
 
-	pkgs := ns + "/:ns/packages"
-	app.Get(pkgs, g.authed(g.listPackages))
-	app.Get(pkgs+"/", g.authed(g.listPackages))
-	app.Put(pkgs+"/:name", g.authed(g.putPackage))
-	app.Get(pkgs+"/:name", g.authed(g.getPackage))
-	app.Delete(pkgs+"/:name", g.authed(g.deletePackage))
+	g.entityRoutes(ns+"/:ns/packages", entityHandlers{list: g.listPackages, put: g.putPackage, get: g.getPackage, del: g.deletePackage})
 
 	g.triggerAndRuleRoutes(ns) // triggers.go
 
@@ -230,4 +220,23 @@ func (g *Gateway) routes() {
 
 	// web actions: any method, no key (web.go)
 	app.All(webPrefix+":ns/:pkg/*", g.web)
+}
+
+// entityHandlers are the handlers of an entity collection's endpoints.
+type entityHandlers struct {
+	list, put, get, del authedHandler
+	post                authedHandler // nil: no POST
+}
+
+// entityRoutes registers a collection at base: list (base, base/), and PUT,
+// GET, DELETE and POST of base/:name, in that order.
+func (g *Gateway) entityRoutes(base string, h entityHandlers) {
+	g.app.Get(base, g.authed(h.list))
+	g.app.Get(base+"/", g.authed(h.list))
+	g.app.Put(base+"/:name", g.authed(h.put))
+	g.app.Get(base+"/:name", g.authed(h.get))
+	g.app.Delete(base+"/:name", g.authed(h.del))
+	if h.post != nil {
+		g.app.Post(base+"/:name", g.authed(h.post))
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -118,20 +117,14 @@ func (g *Gateway) loadAction(ctx context.Context, ns, pkg, name string) (*cached
 	if err != nil {
 		return nil, err
 	}
-	ca := newCachedAction(r.action)
-	ca.public = r.public
-	ca.annotations = r.annotations
+	ca := newCachedAction(r.Action)
+	ca.public = r.Public
+	ca.annotations = r.Binding
 	return ca, nil
 }
 
 // decodeAction decodes a stored action document.
-func decodeAction(doc []byte) (*whisk.Action, error) {
-	a := new(whisk.Action)
-	if err := json.Unmarshal(doc, a); err != nil {
-		return nil, fmt.Errorf("corrupt action document: %v", err) // %v: a 500, not the 400 of a JSON error
-	}
-	return a, nil
-}
+func decodeAction(doc []byte) (*whisk.Action, error) { return actionDocs.decode(doc) }
 
 // joinName is the entity name inside a namespace: "name" or "pkg/name".
 func joinName(pkg, name string) string {

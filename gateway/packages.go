@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/gust-faas/gust/internal/entity"
 	"github.com/gust-faas/gust/store"
 	"github.com/gust-faas/gust/whisk"
 )
@@ -56,9 +57,13 @@ func (b binding) isSet() bool    { return b.Name != "" }
 func (b binding) String() string { return b.Namespace + "/" + b.Name }
 
 // isPublic reports whether other namespaces may read, bind and invoke p.
-func (p *packageDoc) isPublic() bool {
-	return !p.Binding.isSet() && (p.Publish || p.Namespace == whisk.SystemNamespace)
-}
+func (p *packageDoc) isPublic() bool { return entity.Public(p) }
+
+// Ref, Bound, Published and Params make a packageDoc an entity.Doc.
+func (p *packageDoc) Ref() entity.Ref         { return entity.Ref{Namespace: p.Namespace, Name: p.Name} }
+func (p *packageDoc) Bound() entity.Ref       { return entity.Ref(p.Binding) }
+func (p *packageDoc) Published() bool         { return p.Publish }
+func (p *packageDoc) Params() whisk.KeyValues { return p.Parameters }
 
 // packagePut is the body of a package PUT (OpenWhisk's WhiskPackagePut).
 // Absent fields keep their old value on update.
@@ -100,9 +105,9 @@ type packageSummary struct {
 
 // Package names and annotations with a meaning.
 const (
-	reservedPackage = "default" // the default package in web URLs
-	annBinding      = "binding" // set by the server on bindings and on records of actions invoked through one
-	annFeed         = "feed"    // marks an action as a feed in GET package
+	reservedPackage = "default"         // the default package in web URLs
+	annBinding      = entity.AnnBinding // set by the server on bindings and on records of actions invoked through one
+	annFeed         = "feed"            // marks an action as a feed in GET package
 )
 
 // OpenWhisk's messages about packages (Messages.scala).
@@ -113,12 +118,7 @@ const (
 	msgOnBinding         = "Operation not permitted on package binding."
 )
 
-// maxBindingDepth bounds how many bindings resolvePackage follows. The API
-// never creates a binding to a binding, but deleting a package and creating
-// a binding under its name can chain them.
-const maxBindingDepth = 8
-
-// errUnprocessable is OpenWhisk's 422 for a binding that leads back to itself.
+// errCircular is OpenWhisk's 422 for a binding that leads back to itself.
 func errCircular(b binding) error {
 	return fiber.NewError(fiber.StatusUnprocessableEntity, fmt.Sprintf("Package binding '/%s' contains a circular reference.", b))
 }
@@ -128,120 +128,55 @@ func forbidden(resource string) error {
 	return errorf(ErrForbidden, "The supplied authentication is not authorized to access '%s'.", resource)
 }
 
-// decodePackage decodes a stored package document.
-func decodePackage(doc []byte) (*packageDoc, error) {
-	p := new(packageDoc)
-	if err := json.Unmarshal(doc, p); err != nil {
-		return nil, fmt.Errorf("corrupt package document: %v", err) // %v: a 500, not the 400 of a JSON error
-	}
-	return p, nil
-}
-
-// getPackage reads package ns/name.
+// loadPackage reads package ns/name.
 func (g *Gateway) loadPackage(ctx context.Context, ns, name string) (*packageDoc, error) {
-	doc, err := g.st.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Packages, Name: name})
-	if err != nil {
-		return nil, err
-	}
-	return decodePackage(doc)
+	return packageDocs.get(ctx, g.st, ns, name)
 }
 
-// resolvedPackage is a package reached by name, bindings followed.
-type resolvedPackage struct {
-	self *packageDoc // the package or binding named
-	root *packageDoc // the package holding the actions (self unless a binding)
-	// params are root's parameters overridden by the bindings' on the way,
-	// the outermost last.
-	params whisk.KeyValues
+// loadActionDoc reads action ns/name ("action" or "pkg/action").
+func (g *Gateway) loadActionDoc(ctx context.Context, ns, name string) (*whisk.Action, error) {
+	return actionDocs.get(ctx, g.st, ns, name)
+}
+
+// entities is how entity resolution reads the store.
+func (g *Gateway) entities() entity.Loader[*packageDoc] {
+	return entity.Loader[*packageDoc]{Package: g.loadPackage, Action: g.loadActionDoc}
 }
 
 // resolvePackage reads package ns/name and follows its binding. A binding
 // may point at a package of another namespace only while that package is
 // public (403 otherwise, and when it is missing, so as to leak nothing); a
 // missing package of its own namespace is not found.
-func (g *Gateway) resolvePackage(ctx context.Context, ns, name string) (*resolvedPackage, error) {
-	self, err := g.loadPackage(ctx, ns, name)
-	if err != nil {
-		return nil, err
-	}
-	r := &resolvedPackage{self: self, root: self}
-	var chain []*packageDoc // bindings, outermost first
-	for r.root.Binding.isSet() {
-		b := r.root.Binding
-		if len(chain) == maxBindingDepth || (b.Namespace == r.root.Namespace && b.Name == r.root.Name) {
-			return nil, errCircular(self.Binding)
-		}
-		chain = append(chain, r.root)
-		owner := r.root.Namespace
-		next, err := g.loadPackage(ctx, b.Namespace, b.Name)
-		switch {
-		case errors.Is(err, store.ErrNotFound) && b.Namespace != owner:
-			return nil, forbidden(b.String())
-		case err != nil:
-			return nil, err
-		case b.Namespace != owner && !next.isPublic():
-			return nil, forbidden(b.String())
-		}
-		r.root = next
-	}
-	r.params = r.root.Parameters
-	for i := len(chain) - 1; i >= 0; i-- {
-		r.params = r.params.Merge(chain[i].Parameters)
-	}
-	return r, nil
+func (g *Gateway) resolvePackage(ctx context.Context, ns, name string) (entity.Package[*packageDoc], error) {
+	rp, err := entity.ResolvePackage(ctx, g.entities(), ns, name)
+	return rp, chainErr(err)
 }
 
-// resolved is an action found by name, through its package or binding.
-type resolved struct {
-	// action is the stored action; in a package, a copy whose parameters
-	// are the package's and binding's overridden by its own.
-	action *whisk.Action
-	// public: other namespaces may invoke it (its package is public).
-	public bool
-	// annotations for its activation records: binding when reached
-	// through one.
-	annotations whisk.KeyValues
+// chainErr maps the errors of entity resolution: a circular chain is 422;
+// a bound package of another namespace that is not public, or missing, is
+// 403; the store's errors stay as they are.
+func chainErr(err error) error {
+	var ce *entity.ChainError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	switch {
+	case ce.Err == entity.ErrCircular:
+		return errCircular(binding(ce.Via))
+	case ce.Shared && (ce.Err == entity.ErrNotShared || errors.Is(ce.Err, store.ErrNotFound)):
+		return forbidden(ce.Bound.String())
+	}
+	return ce.Err
 }
 
 // resolveAction reads action ns/[pkg/]name, following pkg's binding, and
 // merges the parameters package < binding < action.
-func (g *Gateway) resolveAction(ctx context.Context, ns, pkg, name string) (*resolved, error) {
+func (g *Gateway) resolveAction(ctx context.Context, ns, pkg, name string) (entity.Action, error) {
 	if err := validEntityName(pkg, name); err != nil {
-		return nil, err
+		return entity.Action{}, err
 	}
-	if pkg == "" {
-		doc, err := g.st.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Actions, Name: name})
-		if err != nil {
-			return nil, err
-		}
-		a, err := decodeAction(doc)
-		if err != nil {
-			return nil, err
-		}
-		return &resolved{action: a}, nil
-	}
-	rp, err := g.resolvePackage(ctx, ns, pkg)
-	if err != nil {
-		return nil, err
-	}
-	doc, err := g.st.GetEntity(ctx, store.Key{Namespace: rp.root.Namespace, Collection: store.Actions, Name: rp.root.Name + "/" + name})
-	if err != nil {
-		return nil, err
-	}
-	a, err := decodeAction(doc)
-	if err != nil {
-		return nil, err
-	}
-	r := &resolved{action: a, public: rp.self.isPublic()}
-	if len(rp.params) > 0 {
-		merged := *a
-		merged.Parameters = rp.params.Merge(a.Parameters)
-		r.action = &merged
-	}
-	if rp.self != rp.root {
-		r.annotations = whisk.KeyValues{}.Set(annBinding, ns+"/"+pkg)
-	}
-	return r, nil
+	r, err := entity.ResolveAction(ctx, g.entities(), ns, pkg, name)
+	return r, chainErr(err)
 }
 
 // checkShared decides a request for an action of another namespace's
@@ -334,22 +269,13 @@ func (g *Gateway) putPackage(c *fiber.Ctx, p *principal, now time.Time) error {
 		return err
 	}
 	var req packagePut
-	if body := trimSpace(c.Body()); len(body) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			return errorf(whisk.ErrBadRequest, "The request content was malformed: %v", err)
-		}
+	if err := decodePut(c, &req); err != nil {
+		return err
 	}
 	ctx := g.reqCtx
-	key := store.Key{Namespace: ns, Collection: store.Packages, Name: name}
-	var old *packageDoc
-	switch doc, err := g.st.GetEntity(ctx, key); {
-	case err == nil && !overwrite:
-		return store.ErrExists
-	case err == nil:
-		if old, err = decodePackage(doc); err != nil {
-			return err
-		}
-	case !errors.Is(err, store.ErrNotFound):
+	key := packageDocs.key(ns, name)
+	old, err := packageDocs.replaced(ctx, g.st, key, overwrite)
+	if err != nil {
 		return err
 	}
 	pd, err := g.buildPackage(ctx, ns, name, &req, old, now)
@@ -483,24 +409,24 @@ func (g *Gateway) getPackage(c *fiber.Ctx, p *principal, _ time.Time) error {
 	ctx := g.reqCtx
 	rp, err := g.resolvePackage(ctx, ns, name)
 	if shared {
-		err = sharedErr(err, err == nil && rp.self.isPublic(), ns+"/"+name)
+		err = sharedErr(err, err == nil && rp.Self.isPublic(), ns+"/"+name)
 	}
 	if err != nil {
 		return err
 	}
-	docs, _, err := g.st.ListEntities(ctx, rp.root.Namespace, store.Actions, rp.root.Name+"/", 0, 0)
+	docs, _, err := g.st.ListEntities(ctx, rp.Root.Namespace, store.Actions, rp.Root.Name+"/", 0, 0)
 	if err != nil {
 		return err
 	}
-	out := packageWithActions{packageDoc: apiPackage(rp.self), Actions: []packageAction{}, Feeds: []packageAction{}}
-	out.Parameters = rp.params
+	out := packageWithActions{packageDoc: apiPackage(rp.Self), Actions: []packageAction{}, Feeds: []packageAction{}}
+	out.Parameters = rp.Params
 	if out.Parameters == nil {
 		out.Parameters = whisk.KeyValues{}
 	}
 	for _, doc := range docs {
 		a, err := decodeAction(doc)
 		if err != nil {
-			g.log.Warn("skipping unreadable action in package", "namespace", rp.root.Namespace, "package", rp.root.Name, "err", err)
+			g.log.Warn("skipping unreadable action in package", "namespace", rp.Root.Namespace, "package", rp.Root.Name, "err", err)
 			continue
 		}
 		pa := packageAction{Name: a.Name, Version: a.Version, Annotations: a.Annotations}
@@ -594,7 +520,7 @@ func (g *Gateway) listPackages(c *fiber.Ctx, p *principal, _ time.Time) error {
 			return err
 		}
 		for _, doc := range docs {
-			pd, err := decodePackage(doc)
+			pd, err := packageDocs.decode(doc)
 			if err != nil || !pd.isPublic() {
 				continue
 			}
@@ -614,7 +540,7 @@ func (g *Gateway) listPackages(c *fiber.Ctx, p *principal, _ time.Time) error {
 		}
 		total = n
 		for _, doc := range docs {
-			pd, err := decodePackage(doc)
+			pd, err := packageDocs.decode(doc)
 			if err != nil {
 				g.log.Warn("skipping unreadable package in list", "namespace", ns, "err", err)
 				continue
@@ -700,27 +626,18 @@ func (g *Gateway) getPackagedAction(c *fiber.Ctx, p *principal, _ time.Time) err
 	if err != nil {
 		return err
 	}
-	withCode := true
-	if c.Query("code") != "" {
-		if withCode, err = queryBool(c, "code"); err != nil {
-			return err
-		}
+	withCode, err := queryCode(c)
+	if err != nil {
+		return err
 	}
-	ctx := g.reqCtx
-	r, err := g.resolveAction(ctx, ns, pkg, name)
+	r, err := g.resolveAction(g.reqCtx, ns, pkg, name)
 	if shared {
-		err = sharedErr(err, err == nil && r.public, ns+"/"+pkg)
+		err = sharedErr(err, err == nil && r.Public, ns+"/"+pkg)
 	}
 	if err != nil {
 		return err
 	}
-	var code []byte
-	if withCode && r.action.Exec.Digest != "" {
-		if code, err = g.code(ctx, r.action); err != nil {
-			return err
-		}
-	}
-	return c.JSON(apiAction(r.action, code))
+	return g.sendAction(c, r.Action, withCode)
 }
 
 // actionListScope is where …/actions[/{pkg}/] lists: the caller's
@@ -740,10 +657,10 @@ func (g *Gateway) actionListScope(c *fiber.Ctx, p *principal) (ns, prefix string
 	}
 	rp, err := g.resolvePackage(g.reqCtx, ns, pkg)
 	if shared {
-		err = sharedErr(err, err == nil && rp.self.isPublic(), ns+"/"+pkg)
+		err = sharedErr(err, err == nil && rp.Self.isPublic(), ns+"/"+pkg)
 	}
 	if err != nil {
 		return "", "", err
 	}
-	return rp.root.Namespace, rp.root.Name + "/", nil
+	return rp.Root.Namespace, rp.Root.Name + "/", nil
 }

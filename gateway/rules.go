@@ -44,14 +44,6 @@ const (
 	msgRuleTriggerRequired = "Only rules with existing triggers can be activated"
 )
 
-func decodeRule(doc []byte) (*whisk.Rule, error) {
-	r := new(whisk.Rule)
-	if err := json.Unmarshal(doc, r); err != nil {
-		return nil, fmt.Errorf("corrupt rule document: %v", err) // %v: a 500, not a 400
-	}
-	return r, nil
-}
-
 func apiRule(r *whisk.Rule, status string) ruleView {
 	anns := r.Annotations
 	if anns == nil {
@@ -93,11 +85,7 @@ func parseRef(raw json.RawMessage, ns string) (f whisk.FQN, given bool, err erro
 // its action must exist and be the caller's or in a public package (400
 // otherwise, nothing written).
 func (g *Gateway) putRule(c *fiber.Ctx, p *principal, now time.Time) error {
-	ns, err := writableNamespace(c, p)
-	if err != nil {
-		return err
-	}
-	name, err := simpleName(c)
+	ns, name, err := namedEntity(c, p, writableNamespace)
 	if err != nil {
 		return err
 	}
@@ -106,10 +94,8 @@ func (g *Gateway) putRule(c *fiber.Ctx, p *principal, now time.Time) error {
 		return err
 	}
 	var req rulePut
-	if body := trimSpace(c.Body()); len(body) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			return errorf(whisk.ErrBadRequest, "The request content was malformed: %v", err)
-		}
+	if err := decodePut(c, &req); err != nil {
+		return err
 	}
 	trigger, hasTrigger, err := parseRef(req.Trigger, ns)
 	if err != nil {
@@ -120,16 +106,9 @@ func (g *Gateway) putRule(c *fiber.Ctx, p *principal, now time.Time) error {
 		return err
 	}
 	ctx := g.reqCtx
-	key := store.Key{Namespace: ns, Collection: store.Rules, Name: name}
-	var old *whisk.Rule
-	switch doc, err := g.st.GetEntity(ctx, key); {
-	case err == nil && !overwrite:
-		return store.ErrExists
-	case err == nil:
-		if old, err = decodeRule(doc); err != nil {
-			return err
-		}
-	case !errors.Is(err, store.ErrNotFound):
+	key := ruleDocs.key(ns, name)
+	old, err := ruleDocs.replaced(ctx, g.st, key, overwrite)
+	if err != nil {
 		return err
 	}
 
@@ -207,7 +186,7 @@ func (g *Gateway) checkRuleAction(ctx context.Context, ns string, f whisk.FQN) e
 	}
 	r, err := g.resolveAction(ctx, f.Namespace, f.Package, f.Name)
 	if f.Namespace != ns {
-		return sharedErr(err, err == nil && r.public, f.Namespace+"/"+f.Package)
+		return sharedErr(err, err == nil && r.Public, f.Namespace+"/"+f.Package)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(whisk.ErrBadRequest, "action %s does not exist", f)
@@ -232,24 +211,11 @@ func (g *Gateway) ruleStatus(ctx context.Context, r *whisk.Rule) (status string,
 
 // getRule returns a rule with its status.
 func (g *Gateway) getRule(c *fiber.Ctx, p *principal, _ time.Time) error {
-	ns, err := checkNamespace(c, p)
+	_, _, r, err := namedDoc(g, c, p, checkNamespace, ruleDocs)
 	if err != nil {
 		return err
 	}
-	name, err := simpleName(c)
-	if err != nil {
-		return err
-	}
-	ctx := g.reqCtx
-	doc, err := g.st.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Rules, Name: name})
-	if err != nil {
-		return err
-	}
-	r, err := decodeRule(doc)
-	if err != nil {
-		return err
-	}
-	status, _, err := g.ruleStatus(ctx, r)
+	status, _, err := g.ruleStatus(g.reqCtx, r)
 	if err != nil {
 		return err
 	}
@@ -258,25 +224,11 @@ func (g *Gateway) getRule(c *fiber.Ctx, p *principal, _ time.Time) error {
 
 // deleteRule deletes a rule, whatever its status, and returns it inactive.
 func (g *Gateway) deleteRule(c *fiber.Ctx, p *principal, _ time.Time) error {
-	ns, err := writableNamespace(c, p)
+	ns, name, r, err := namedDoc(g, c, p, writableNamespace, ruleDocs)
 	if err != nil {
 		return err
 	}
-	name, err := simpleName(c)
-	if err != nil {
-		return err
-	}
-	ctx := g.reqCtx
-	key := store.Key{Namespace: ns, Collection: store.Rules, Name: name}
-	doc, err := g.st.GetEntity(ctx, key)
-	if err != nil {
-		return err
-	}
-	r, err := decodeRule(doc)
-	if err != nil {
-		return err
-	}
-	if err := g.st.DeleteEntity(ctx, key); err != nil {
+	if err := g.st.DeleteEntity(g.reqCtx, ruleDocs.key(ns, name)); err != nil {
 		return err
 	}
 	return c.JSON(apiRule(r, whisk.RuleInactive))
@@ -286,11 +238,7 @@ func (g *Gateway) deleteRule(c *fiber.Ctx, p *principal, _ time.Time) error {
 // enable or disable the rule. A rule whose trigger is gone can be
 // disabled, not enabled (404).
 func (g *Gateway) setRuleState(c *fiber.Ctx, p *principal, _ time.Time) error {
-	ns, err := writableNamespace(c, p)
-	if err != nil {
-		return err
-	}
-	name, err := simpleName(c)
+	ns, name, err := namedEntity(c, p, writableNamespace)
 	if err != nil {
 		return err
 	}
@@ -306,12 +254,7 @@ func (g *Gateway) setRuleState(c *fiber.Ctx, p *principal, _ time.Time) error {
 		return errorf(whisk.ErrBadRequest, "'%s' is not a recognized rule state, must be one of ['%s', '%s']", want, whisk.RuleActive, whisk.RuleInactive)
 	}
 	ctx := g.reqCtx
-	key := store.Key{Namespace: ns, Collection: store.Rules, Name: name}
-	doc, err := g.st.GetEntity(ctx, key)
-	if err != nil {
-		return err
-	}
-	r, err := decodeRule(doc)
+	r, err := ruleDocs.get(ctx, g.st, ns, name)
 	if err != nil {
 		return err
 	}
@@ -326,10 +269,11 @@ func (g *Gateway) setRuleState(c *fiber.Ctx, p *principal, _ time.Time) error {
 	}
 	r.Status = want
 	r.Rev = newRev()
-	if doc, err = json.Marshal(r); err != nil {
+	doc, err := json.Marshal(r)
+	if err != nil {
 		return err
 	}
-	if err := g.st.PutEntity(ctx, key, doc, true); err != nil {
+	if err := g.st.PutEntity(ctx, ruleDocs.key(ns, name), doc, true); err != nil {
 		return err
 	}
 	return c.JSON(apiRule(r, want))
@@ -342,21 +286,5 @@ func (g *Gateway) listRules(c *fiber.Ctx, p *principal, _ time.Time) error {
 	if err != nil {
 		return err
 	}
-	docs, n, counted, err := g.listPageOf(c, ns, store.Rules)
-	switch {
-	case err != nil:
-		return err
-	case counted:
-		return c.JSON(fiber.Map{store.Rules: n})
-	}
-	out := make([]ruleView, 0, len(docs))
-	for _, doc := range docs {
-		r, err := decodeRule(doc)
-		if err != nil {
-			g.log.Warn("skipping unreadable rule in list", "namespace", ns, "err", err)
-			continue
-		}
-		out = append(out, apiRule(r, ""))
-	}
-	return c.JSON(out)
+	return listEntities(g, c, ruleDocs, ns, "", func(r *whisk.Rule) ruleView { return apiRule(r, "") })
 }

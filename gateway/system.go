@@ -55,7 +55,7 @@ func InstallSystemPackage(ctx context.Context, st SystemStore, p SystemPackage) 
 		pd.Parameters = whisk.KeyValues{}
 	}
 	if old, err := st.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Packages, Name: p.Name}); err == nil {
-		if o, err := decodePackage(old); err == nil {
+		if o, err := packageDocs.decode(old); err == nil {
 			pd.Version = whisk.NextVersion(o.Version)
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -77,22 +76,8 @@ type triggerSummary struct {
 // triggerAndRuleRoutes registers the triggers and rules endpoints under ns,
 // the namespaces path.
 func (g *Gateway) triggerAndRuleRoutes(ns string) {
-	app := g.app
-	trg := ns + "/:ns/triggers"
-	app.Get(trg, g.authed(g.listTriggers))
-	app.Get(trg+"/", g.authed(g.listTriggers))
-	app.Put(trg+"/:name", g.authed(g.putTrigger))
-	app.Get(trg+"/:name", g.authed(g.getTrigger))
-	app.Delete(trg+"/:name", g.authed(g.deleteTrigger))
-	app.Post(trg+"/:name", g.authed(g.fireTrigger))
-
-	rules := ns + "/:ns/rules"
-	app.Get(rules, g.authed(g.listRules))
-	app.Get(rules+"/", g.authed(g.listRules))
-	app.Put(rules+"/:name", g.authed(g.putRule))
-	app.Get(rules+"/:name", g.authed(g.getRule))
-	app.Delete(rules+"/:name", g.authed(g.deleteRule))
-	app.Post(rules+"/:name", g.authed(g.setRuleState))
+	g.entityRoutes(ns+"/:ns/triggers", entityHandlers{list: g.listTriggers, put: g.putTrigger, get: g.getTrigger, del: g.deleteTrigger, post: g.fireTrigger})
+	g.entityRoutes(ns+"/:ns/rules", entityHandlers{list: g.listRules, put: g.putRule, get: g.getRule, del: g.deleteRule, post: g.setRuleState})
 }
 
 // simpleName returns the path's entity name (triggers and rules live in
@@ -108,21 +93,9 @@ func simpleName(c *fiber.Ctx) (string, error) {
 	return strings.Clone(name), nil
 }
 
-func decodeTrigger(doc []byte) (*whisk.Trigger, error) {
-	t := new(whisk.Trigger)
-	if err := json.Unmarshal(doc, t); err != nil {
-		return nil, fmt.Errorf("corrupt trigger document: %v", err) // %v: a 500, not a 400
-	}
-	return t, nil
-}
-
 // putTrigger creates a trigger, or with ?overwrite=true updates it.
 func (g *Gateway) putTrigger(c *fiber.Ctx, p *principal, now time.Time) error {
-	ns, err := writableNamespace(c, p)
-	if err != nil {
-		return err
-	}
-	name, err := simpleName(c)
+	ns, name, err := namedEntity(c, p, writableNamespace)
 	if err != nil {
 		return err
 	}
@@ -131,22 +104,13 @@ func (g *Gateway) putTrigger(c *fiber.Ctx, p *principal, now time.Time) error {
 		return err
 	}
 	var req triggerPut
-	if body := trimSpace(c.Body()); len(body) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			return errorf(whisk.ErrBadRequest, "The request content was malformed: %v", err)
-		}
+	if err := decodePut(c, &req); err != nil {
+		return err
 	}
 	ctx := g.reqCtx
-	key := store.Key{Namespace: ns, Collection: store.Triggers, Name: name}
-	var old *whisk.Trigger
-	switch doc, err := g.st.GetEntity(ctx, key); {
-	case err == nil && !overwrite:
-		return store.ErrExists
-	case err == nil:
-		if old, err = decodeTrigger(doc); err != nil {
-			return err
-		}
-	case !errors.Is(err, store.ErrNotFound):
+	key := triggerDocs.key(ns, name)
+	old, err := triggerDocs.replaced(ctx, g.st, key, overwrite)
+	if err != nil {
 		return err
 	}
 	t, err := buildTrigger(ns, name, &req, old, now)
@@ -245,7 +209,7 @@ func (g *Gateway) triggerRules(ctx context.Context, ns, trigger string) (map[str
 	}
 	var out map[string]triggerRule
 	for _, doc := range docs {
-		r, err := decodeRule(doc)
+		r, err := ruleDocs.decode(doc)
 		if err != nil {
 			g.log.Warn("skipping unreadable rule", "namespace", ns, "err", err)
 			continue
@@ -263,24 +227,11 @@ func (g *Gateway) triggerRules(ctx context.Context, ns, trigger string) (map[str
 
 // getTrigger returns a trigger with its rules.
 func (g *Gateway) getTrigger(c *fiber.Ctx, p *principal, _ time.Time) error {
-	ns, err := checkNamespace(c, p)
+	ns, name, t, err := namedDoc(g, c, p, checkNamespace, triggerDocs)
 	if err != nil {
 		return err
 	}
-	name, err := simpleName(c)
-	if err != nil {
-		return err
-	}
-	ctx := g.reqCtx
-	doc, err := g.st.GetEntity(ctx, store.Key{Namespace: ns, Collection: store.Triggers, Name: name})
-	if err != nil {
-		return err
-	}
-	t, err := decodeTrigger(doc)
-	if err != nil {
-		return err
-	}
-	rules, err := g.triggerRules(ctx, ns, name)
+	rules, err := g.triggerRules(g.reqCtx, ns, name)
 	if err != nil {
 		return err
 	}
@@ -290,29 +241,16 @@ func (g *Gateway) getTrigger(c *fiber.Ctx, p *principal, _ time.Time) error {
 // deleteTrigger deletes a trigger and returns it. Its rules stay, dangling
 // (as in OpenWhisk); its feed is the CLI's to tell first.
 func (g *Gateway) deleteTrigger(c *fiber.Ctx, p *principal, _ time.Time) error {
-	ns, err := writableNamespace(c, p)
-	if err != nil {
-		return err
-	}
-	name, err := simpleName(c)
+	ns, name, t, err := namedDoc(g, c, p, writableNamespace, triggerDocs)
 	if err != nil {
 		return err
 	}
 	ctx := g.reqCtx
-	key := store.Key{Namespace: ns, Collection: store.Triggers, Name: name}
-	doc, err := g.st.GetEntity(ctx, key)
-	if err != nil {
-		return err
-	}
-	t, err := decodeTrigger(doc)
-	if err != nil {
-		return err
-	}
 	rules, err := g.triggerRules(ctx, ns, name)
 	if err != nil {
 		return err
 	}
-	if err := g.st.DeleteEntity(ctx, key); err != nil {
+	if err := g.st.DeleteEntity(ctx, triggerDocs.key(ns, name)); err != nil {
 		return err
 	}
 	return c.JSON(apiTrigger(t, rules))
@@ -325,47 +263,14 @@ func (g *Gateway) listTriggers(c *fiber.Ctx, p *principal, _ time.Time) error {
 	if err != nil {
 		return err
 	}
-	docs, n, counted, err := g.listPageOf(c, ns, store.Triggers)
-	switch {
-	case err != nil:
-		return err
-	case counted:
-		return c.JSON(fiber.Map{store.Triggers: n})
-	}
-	out := make([]triggerSummary, 0, len(docs))
-	for _, doc := range docs {
-		t, err := decodeTrigger(doc)
-		if err != nil {
-			g.log.Warn("skipping unreadable trigger in list", "namespace", ns, "err", err)
-			continue
-		}
+	return listEntities(g, c, triggerDocs, ns, "", func(t *whisk.Trigger) triggerSummary {
 		anns := t.Annotations
 		if anns == nil {
 			anns = whisk.KeyValues{}
 		}
-		out = append(out, triggerSummary{Namespace: t.Namespace, Name: t.Name, Version: t.Version,
-			Publish: t.Publish, Annotations: anns, Updated: t.Updated})
-	}
-	return c.JSON(out)
-}
-
-// listPageOf reads the page of collection that ?skip and ?limit ask for,
-// or with ?count=true only counts what that page would start from
-// (counted).
-func (g *Gateway) listPageOf(c *fiber.Ctx, ns, collection string) (docs [][]byte, count int, counted bool, err error) {
-	skip, limit, err := listPage(c, collection)
-	if err != nil {
-		return nil, 0, false, err
-	}
-	if counted, err = queryBool(c, "count"); err != nil {
-		return nil, 0, false, err
-	}
-	if counted {
-		_, n, err := g.st.ListEntities(g.reqCtx, ns, collection, "", 0, 1)
-		return nil, max(n-skip, 0), true, err
-	}
-	docs, _, err = g.st.ListEntities(g.reqCtx, ns, collection, "", skip, limit)
-	return docs, 0, false, err
+		return triggerSummary{Namespace: t.Namespace, Name: t.Name, Version: t.Version,
+			Publish: t.Publish, Annotations: anns, Updated: t.Updated}
+	})
 }
 
 // fireTrigger is POST …/triggers/{name}: fire it with the body as payload
@@ -373,11 +278,7 @@ func (g *Gateway) listPageOf(c *fiber.Ctx, ns, collection string) (docs [][]byte
 // 204 when none is, 404 for no such trigger, 429 past the namespace's
 // fires per minute.
 func (g *Gateway) fireTrigger(c *fiber.Ctx, p *principal, now time.Time) error {
-	ns, err := checkNamespace(c, p)
-	if err != nil {
-		return err
-	}
-	name, err := simpleName(c)
+	ns, name, err := namedEntity(c, p, checkNamespace)
 	if err != nil {
 		return err
 	}

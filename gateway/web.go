@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gust-faas/gust/controller"
 	"github.com/gust-faas/gust/internal/bus"
+	"github.com/gust-faas/gust/internal/jsonstr"
 	"github.com/gust-faas/gust/store"
 	"github.com/gust-faas/gust/whisk"
 )
@@ -420,7 +420,7 @@ func webArgs(c *fiber.Ctx, ca *cachedAction, t *webTarget, user *principal) (jso
 			}
 			if ca.final {
 				for i := range ca.members {
-					if m := &ca.members[i]; m.defined && m.key == key {
+					if m := &ca.members[i]; m.Defined && m.Key == key {
 						return errFinal
 					}
 				}
@@ -481,7 +481,7 @@ func webArgs(c *fiber.Ctx, ca *cachedAction, t *webTarget, user *principal) (jso
 		b.addString(owUser, []byte(user.namespace))
 	}
 	for i := range ca.members {
-		b.addMember(ca.members[i].key, ca.members[i].enc)
+		b.addMember(ca.members[i].Key, ca.members[i].Enc)
 	}
 	b.buf = append(b.buf, '}')
 	return b.buf, nil
@@ -590,47 +590,7 @@ func eachMember(obj []byte, f func(key string, member []byte) error) error {
 
 // appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
 // as encoding/json does.
-func appendJSONString[T string | []byte](buf []byte, s T) []byte {
-	const hex = "0123456789abcdef"
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
-}
+func appendJSONString[T string | []byte](buf []byte, s T) []byte { return jsonstr.Append(buf, s) }
 
 // requestMediaType is a request's media type, lower case, without
 // parameters; a request without one is application/octet-stream (as

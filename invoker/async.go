@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/gust-faas/gust/internal/bus"
+	"github.com/gust-faas/gust/internal/jsq"
 	"github.com/gust-faas/gust/store"
 	"github.com/gust-faas/gust/whisk"
 )
@@ -116,16 +115,10 @@ func (inv *Invoker) fetchLoop(cons jetstream.Consumer, stop <-chan struct{}) {
 			backoff = time.Second
 			continue
 		}
-		for m := range batch.Messages() {
-			select {
-			case <-stop:
-				_ = m.Nak()
-				continue
-			default:
-			}
+		err = jsq.Dispatch(batch, stop, func(m jetstream.Msg) {
 			if !inv.acts.enter() {
 				_ = m.Nak()
-				continue
+				return
 			}
 			slots <- struct{}{}
 			go func() {
@@ -138,8 +131,8 @@ func (inv *Invoker) fetchLoop(cons jetstream.Consumer, stop <-chan struct{}) {
 				}()
 				inv.async(m, ackWait)
 			}()
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+		})
+		if err != nil {
 			inv.log.Warn("fetching async activations", "err", err)
 			backoff = time.Second
 		}
@@ -163,7 +156,7 @@ func (inv *Invoker) async(m jetstream.Msg, ackWait time.Duration) {
 	}
 	// InProgress runs until the message is settled: acked once its record
 	// is durable, or handed back.
-	stop := inProgress(m, ackWait)
+	stop := jsq.KeepInProgress(m, ackWait)
 	settled := false
 	defer func() {
 		if !settled {
@@ -205,30 +198,4 @@ func (inv *Invoker) async(m jetstream.Msg, ackWait time.Duration) {
 		}
 		_ = m.Ack()
 	})
-}
-
-// inProgress tells JetStream every third of ackWait that m is still being
-// worked on, until the returned stop is called.
-func inProgress(m jetstream.Msg, ackWait time.Duration) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(max(ackWait/3, 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = m.InProgress()
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() { close(done) })
-		wg.Wait()
-	}
 }

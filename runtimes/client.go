@@ -228,17 +228,7 @@ func (cc *clientConn) exchange(path string, body []byte) (status int, appError b
 	b = append(b, " HTTP/1.1\r\nHost: runtime\r\nContent-Type: application/json\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(body)), 10)
 	b = append(b, "\r\n\r\n"...)
-	if len(body) <= 32<<10 {
-		b = append(b, body...)
-		_, err = cc.c.Write(b)
-	} else {
-		bufs := net.Buffers{b, body}
-		_, err = bufs.WriteTo(cc.c)
-	}
-	if cap(b) <= 64<<10 {
-		cc.buf = b[:0]
-	}
-	if err != nil {
+	if err = writeMessage(cc.c, &cc.buf, b, body); err != nil {
 		return 0, false, nil, false, err
 	}
 	http10 := false

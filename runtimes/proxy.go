@@ -441,18 +441,7 @@ func (sc *srvConn) respond(status int, appError bool, body []byte, closeConn boo
 		b = append(b, "\r\nConnection: close"...)
 	}
 	b = append(b, "\r\n\r\n"...)
-	var err error
-	if len(body) <= 32<<10 {
-		b = append(b, body...)
-		_, err = sc.c.Write(b)
-	} else {
-		bufs := net.Buffers{b, body}
-		_, err = bufs.WriteTo(sc.c)
-	}
-	if cap(b) <= 64<<10 {
-		sc.out = b[:0]
-	}
-	return err == nil
+	return writeMessage(sc.c, &sc.out, b, body) == nil
 }
 
 func appendInt(b []byte, n int) []byte {

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"unicode/utf8"
+	"net"
+
+	"github.com/gust-faas/gust/internal/jsonstr"
 )
 
 // A minimal HTTP/1.1, shared by the proxy and the client: both ends of the
@@ -97,6 +99,25 @@ func readHeaders(r *bufio.Reader, h *head) error {
 	}
 }
 
+// writeMessage writes an HTTP message to c: head, built in the connection's
+// buffer *buf, then body, in one write when the body is small, else without
+// copying it (one writev). *buf keeps head's memory for the next message
+// unless it grew past 64 KiB.
+func writeMessage(c net.Conn, buf *[]byte, head, body []byte) error {
+	var err error
+	if len(body) <= 32<<10 {
+		head = append(head, body...)
+		_, err = c.Write(head)
+	} else {
+		bufs := net.Buffers{head, body}
+		_, err = bufs.WriteTo(c)
+	}
+	if cap(head) <= 64<<10 {
+		*buf = head[:0]
+	}
+	return err
+}
+
 // parseLength parses a Content-Length value.
 func parseLength(b []byte) (int64, bool) {
 	if len(b) == 0 || len(b) > 18 {
@@ -114,47 +135,7 @@ func parseLength(b []byte) (int64, bool) {
 
 // appendJSONString appends s as a JSON string literal. Invalid UTF-8 becomes
 // U+FFFD, as encoding/json does.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+func appendJSONString(dst []byte, s string) []byte { return jsonstr.Append(dst, s) }
 
 // appendError appends OpenWhisk's error body {"error":"msg"}.
 func appendError(dst []byte, msg string) []byte {

@@ -285,18 +285,7 @@ func isJSONNumber(raw []byte) bool {
 }
 
 func actionInvoke(ctx context.Context, a *app, in *input) error {
-	if err := checkArgs(in, 1, 1, "An action name is required."); err != nil {
-		return err
-	}
-	q, err := a.qualifyEntity(in.args[0])
-	if err != nil {
-		return err
-	}
-	params, err := keyValues(in, "param", "param-file", "parameter")
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, params, c, err := a.invokeArgs(in, "An action name is required.")
 	if err != nil {
 		return err
 	}
@@ -347,11 +336,7 @@ func actionGet(ctx context.Context, a *app, in *input) error {
 		}
 		field = f
 	}
-	q, err := a.qualifyEntity(in.args[0])
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, c, err := a.entityClient(in)
 	if err != nil {
 		return err
 	}
@@ -371,12 +356,8 @@ func actionGet(ctx context.Context, a *app, in *input) error {
 		printActionSummary(a.stdout, act)
 	case save:
 		return a.saveCode(act, in.str("save-as"))
-	case field != "":
-		fmt.Fprintf(a.stdout, "ok: got action %s, displaying field %s\n", q.entityName, in.args[1])
-		printField(a.stdout, viewAction(act), field)
 	default:
-		fmt.Fprintf(a.stdout, "ok: got action %s\n", q.entityName)
-		printJSON(a.stdout, viewAction(act))
+		printGot(a.stdout, in, "action", q, field, viewAction(act))
 	}
 	return nil
 }
@@ -454,14 +435,7 @@ func (a *app) saveCode(act *whisk.Action, file string) error {
 }
 
 func actionDelete(ctx context.Context, a *app, in *input) error {
-	if err := checkArgs(in, 1, 1, "An action name is required."); err != nil {
-		return err
-	}
-	q, err := a.qualifyEntity(in.args[0])
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, c, err := a.entityArgs(in, 1, 1, "An action name is required.")
 	if err != nil {
 		return err
 	}
@@ -491,7 +465,7 @@ func actionList(ctx context.Context, a *app, in *input) error {
 	if err != nil {
 		return err
 	}
-	acts, err := c.ListActions(ctx, scope, client.ListOptions{Skip: int(in.integer("skip", 0)), Limit: int(in.integer("limit", 30))})
+	acts, err := c.ListActions(ctx, scope, listOptions(in))
 	if err != nil {
 		return apiFailure(err, true, "Unable to obtain the list of actions for namespace '%s'", displayNamespace(ns))
 	}

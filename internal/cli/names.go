@@ -1,6 +1,13 @@
 package cli
 
-import "strings"
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gust-faas/gust/client"
+	"github.com/gust-faas/gust/whisk"
+)
 
 // qname is a possibly qualified entity name, resolved as wsk resolves it:
 // "foo" and "pkg/foo" live in the default namespace (the NAMESPACE property,
@@ -66,6 +73,70 @@ func (a *app) qualifyEntity(name string) (qname, error) {
 		return q, qualifiedNameError(name)
 	}
 	return q, err
+}
+
+// entityClient qualifies the command's first argument, an entity name, and
+// makes the client.
+func (a *app) entityClient(in *input) (qname, *client.Client, error) {
+	q, err := a.qualifyEntity(in.args[0])
+	if err != nil {
+		return qname{}, nil, err
+	}
+	c, err := a.client()
+	return q, c, err
+}
+
+// entityArgs checks that the command has minArgs to maxArgs arguments
+// (required: what the failure asks for), then is entityClient.
+func (a *app) entityArgs(in *input, minArgs, maxArgs int, required string) (qname, *client.Client, error) {
+	if err := checkArgs(in, minArgs, maxArgs, required); err != nil {
+		return qname{}, nil, err
+	}
+	return a.entityClient(in)
+}
+
+// getArgs reads the arguments of `package|trigger|rule get NAME
+// [FIELD_FILTER]`: the field filter, checked against fields before the
+// name, and the entity name with the client.
+func (a *app) getArgs(in *input, fields []string, required string) (q qname, field string, c *client.Client, err error) {
+	if err = checkArgs(in, 1, 2, required); err != nil {
+		return qname{}, "", nil, err
+	}
+	if field, err = fieldFilter(in, fields); err != nil {
+		return qname{}, "", nil, err
+	}
+	q, c, err = a.entityClient(in)
+	return q, field, c, err
+}
+
+// invokeArgs reads the arguments of `action invoke` and `trigger fire`:
+// the entity name, its -p/-P parameters, and the client.
+func (a *app) invokeArgs(in *input, required string) (qname, whisk.KeyValues, *client.Client, error) {
+	if err := checkArgs(in, 1, 1, required); err != nil {
+		return qname{}, nil, nil, err
+	}
+	q, err := a.qualifyEntity(in.args[0])
+	if err != nil {
+		return qname{}, nil, nil, err
+	}
+	params, err := keyValues(in, "param", "param-file", "parameter")
+	if err != nil {
+		return qname{}, nil, nil, err
+	}
+	c, err := a.client()
+	return q, params, c, err
+}
+
+// printGot prints the entity a get read, as view shows it: whole, or the
+// one field the command's FIELD_FILTER names.
+func printGot(w io.Writer, in *input, kind string, q qname, field string, view any) {
+	if field != "" {
+		fmt.Fprintf(w, "ok: got %s %s, displaying field %s\n", kind, q.entityName, in.args[1])
+		printField(w, view, field)
+		return
+	}
+	fmt.Fprintf(w, "ok: got %s %s\n", kind, q.entityName)
+	printJSON(w, view)
 }
 
 func qualifiedNameError(name string) error {

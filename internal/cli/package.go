@@ -117,18 +117,7 @@ func fieldFilter(in *input, fields []string) (string, error) {
 }
 
 func packageGet(ctx context.Context, a *app, in *input) error {
-	if err := checkArgs(in, 1, 2, "A package name is required."); err != nil {
-		return err
-	}
-	field, err := fieldFilter(in, packageFields)
-	if err != nil {
-		return err
-	}
-	q, err := a.qualifyEntity(in.args[0])
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, field, c, err := a.getArgs(in, packageFields, "A package name is required.")
 	if err != nil {
 		return err
 	}
@@ -136,28 +125,16 @@ func packageGet(ctx context.Context, a *app, in *input) error {
 	if err != nil {
 		return apiFailure(err, false, "Unable to get package '%s'", q.entityName)
 	}
-	switch {
-	case in.boolean("summary"):
+	if in.boolean("summary") {
 		printPackageSummary(a.stdout, p)
-	case field != "":
-		fmt.Fprintf(a.stdout, "ok: got package %s, displaying field %s\n", q.entityName, in.args[1])
-		printField(a.stdout, viewPackage(p), field)
-	default:
-		fmt.Fprintf(a.stdout, "ok: got package %s\n", q.entityName)
-		printJSON(a.stdout, viewPackage(p))
+		return nil
 	}
+	printGot(a.stdout, in, "package", q, field, viewPackage(p))
 	return nil
 }
 
 func packageDelete(ctx context.Context, a *app, in *input) error {
-	if err := checkArgs(in, 1, 1, "A package name is required."); err != nil {
-		return err
-	}
-	q, err := a.qualifyEntity(in.args[0])
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, c, err := a.entityArgs(in, 1, 1, "A package name is required.")
 	if err != nil {
 		return err
 	}

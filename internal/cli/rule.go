@@ -18,14 +18,7 @@ func ruleUpdate(ctx context.Context, a *app, in *input) error {
 // putRule creates or updates a rule. Its trigger and action are qualified
 // with the default namespace as wsk qualifies them ("/_/t").
 func (a *app) putRule(ctx context.Context, in *input, update bool) error {
-	if err := checkArgs(in, 3, 3, "A rule, trigger and action name are required."); err != nil {
-		return err
-	}
-	q, err := a.qualifyEntity(in.args[0])
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, c, err := a.entityArgs(in, 3, 3, "A rule, trigger and action name are required.")
 	if err != nil {
 		return err
 	}
@@ -44,12 +37,9 @@ func (a *app) putRule(ctx context.Context, in *input, update bool) error {
 	return nil
 }
 
-// ruleName checks the arguments of the commands that take one rule name.
-func (a *app) ruleName(in *input) (qname, error) {
-	if err := checkArgs(in, 1, 1, "A rule name is required."); err != nil {
-		return qname{}, err
-	}
-	return a.qualifyEntity(in.args[0])
+// ruleArgs checks the arguments of the commands that take one rule name.
+func (a *app) ruleArgs(in *input) (qname, *client.Client, error) {
+	return a.entityArgs(in, 1, 1, "A rule name is required.")
 }
 
 func ruleEnable(ctx context.Context, a *app, in *input) error {
@@ -61,11 +51,7 @@ func ruleDisable(ctx context.Context, a *app, in *input) error {
 }
 
 func (a *app) setRuleState(ctx context.Context, in *input, state, verb, done string) error {
-	q, err := a.ruleName(in)
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, c, err := a.ruleArgs(in)
 	if err != nil {
 		return err
 	}
@@ -77,11 +63,7 @@ func (a *app) setRuleState(ctx context.Context, in *input, state, verb, done str
 }
 
 func ruleStatus(ctx context.Context, a *app, in *input) error {
-	q, err := a.ruleName(in)
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, c, err := a.ruleArgs(in)
 	if err != nil {
 		return err
 	}
@@ -94,18 +76,7 @@ func ruleStatus(ctx context.Context, a *app, in *input) error {
 }
 
 func ruleGet(ctx context.Context, a *app, in *input) error {
-	if err := checkArgs(in, 1, 2, "A rule name is required."); err != nil {
-		return err
-	}
-	field, err := fieldFilter(in, ruleFields)
-	if err != nil {
-		return err
-	}
-	q, err := a.qualifyEntity(in.args[0])
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, field, c, err := a.getArgs(in, ruleFields, "A rule name is required.")
 	if err != nil {
 		return err
 	}
@@ -113,25 +84,16 @@ func ruleGet(ctx context.Context, a *app, in *input) error {
 	if err != nil {
 		return apiFailure(err, true, "Unable to get rule '%s'", q.entityName)
 	}
-	switch {
-	case in.boolean("summary"):
+	if in.boolean("summary") {
 		printRuleSummary(a.stdout, r)
-	case field != "":
-		fmt.Fprintf(a.stdout, "ok: got rule %s, displaying field %s\n", q.entityName, in.args[1])
-		printField(a.stdout, viewRule(r), field)
-	default:
-		fmt.Fprintf(a.stdout, "ok: got rule %s\n", q.entityName)
-		printJSON(a.stdout, viewRule(r))
+		return nil
 	}
+	printGot(a.stdout, in, "rule", q, field, viewRule(r))
 	return nil
 }
 
 func ruleDelete(ctx context.Context, a *app, in *input) error {
-	q, err := a.ruleName(in)
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, c, err := a.ruleArgs(in)
 	if err != nil {
 		return err
 	}

@@ -245,18 +245,7 @@ func triggerUpdate(ctx context.Context, a *app, in *input) error {
 }
 
 func triggerGet(ctx context.Context, a *app, in *input) error {
-	if err := checkArgs(in, 1, 2, "A trigger name is required."); err != nil {
-		return err
-	}
-	field, err := fieldFilter(in, triggerFields)
-	if err != nil {
-		return err
-	}
-	q, err := a.qualifyEntity(in.args[0])
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, field, c, err := a.getArgs(in, triggerFields, "A trigger name is required.")
 	if err != nil {
 		return err
 	}
@@ -272,28 +261,16 @@ func triggerGet(ctx context.Context, a *app, in *input) error {
 		}
 		return nil
 	}
-	switch {
-	case in.boolean("summary"):
+	if in.boolean("summary") {
 		printTriggerSummary(a.stdout, t)
-	case field != "":
-		fmt.Fprintf(a.stdout, "ok: got trigger %s, displaying field %s\n", q.entityName, in.args[1])
-		printField(a.stdout, viewTrigger(t), field)
-	default:
-		fmt.Fprintf(a.stdout, "ok: got trigger %s\n", q.entityName)
-		printJSON(a.stdout, viewTrigger(t))
+		return nil
 	}
+	printGot(a.stdout, in, "trigger", q, field, viewTrigger(t))
 	return nil
 }
 
 func triggerDelete(ctx context.Context, a *app, in *input) error {
-	if err := checkArgs(in, 1, 1, "A trigger name is required."); err != nil {
-		return err
-	}
-	q, err := a.qualifyEntity(in.args[0])
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, c, err := a.entityArgs(in, 1, 1, "A trigger name is required.")
 	if err != nil {
 		return err
 	}
@@ -324,18 +301,7 @@ func triggerList(ctx context.Context, a *app, in *input) error {
 }
 
 func triggerFire(ctx context.Context, a *app, in *input) error {
-	if err := checkArgs(in, 1, 1, "A trigger name is required."); err != nil {
-		return err
-	}
-	q, err := a.qualifyEntity(in.args[0])
-	if err != nil {
-		return err
-	}
-	params, err := keyValues(in, "param", "param-file", "parameter")
-	if err != nil {
-		return err
-	}
-	c, err := a.client()
+	q, params, c, err := a.invokeArgs(in, "A trigger name is required.")
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package process
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,6 +18,7 @@ import (
 	"github.com/gust-faas/gust/internal/reexec"
 	"github.com/gust-faas/gust/runtimes"
 	"github.com/gust-faas/gust/sandbox"
+	"github.com/gust-faas/gust/sandbox/internal/launch"
 )
 
 // SocketName is the name of the proxy's socket in a sandbox's directory.
@@ -100,14 +100,8 @@ func (d *Driver) Create(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox
 // ValidID checks that id can name a directory and a cgroup: 1 to 64 of
 // [A-Za-z0-9_.-], not "." or "..".
 func ValidID(id string) error {
-	if id == "" || len(id) > 64 || id == "." || id == ".." {
-		return fmt.Errorf("%w: sandbox id %q must be 1 to 64 characters, not . or ..", ErrBadSpec, id)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return fmt.Errorf("%w: sandbox id %q may hold only letters, digits, '_', '-' and '.'", ErrBadSpec, id)
-		}
+	if err := launch.CheckID(id); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSpec, err)
 	}
 	return nil
 }
@@ -180,7 +174,7 @@ func (s *Sandbox) Start(ctx context.Context) error {
 	s.mu.Unlock()
 	go s.wait(cmd)
 
-	if err := waitSocket(ctx, s.sock, s.done); err != nil {
+	if err := launch.WaitSocket(ctx, s.sock, s.done); err != nil {
 		_ = s.Stop(context.Background()) // bounded: the process is SIGKILLed
 		if r := s.ExitReason(); r != "" {
 			err = fmt.Errorf("%w (%s)", err, r)
@@ -327,38 +321,4 @@ func (s *Sandbox) Destroy(ctx context.Context) error {
 	}
 	s.state.Store(stateDestroyed)
 	return nil
-}
-
-// waitSocket dials path until it accepts a connection, with a short backoff,
-// until ctx ends or exited closes.
-func waitSocket(ctx context.Context, path string, exited <-chan struct{}) error {
-	addr := &net.UnixAddr{Name: path, Net: "unix"}
-	delay := 100 * time.Microsecond
-	var timer *time.Timer
-	for {
-		c, err := net.DialUnix("unix", nil, addr)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.EAGAIN) {
-			return err
-		}
-		if timer == nil {
-			timer = time.NewTimer(delay)
-			defer timer.Stop()
-		} else {
-			timer.Reset(delay)
-		}
-		select {
-		case <-timer.C:
-		case <-exited:
-			return errors.New("the runtime exited before it listened")
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if delay < 2*time.Millisecond {
-			delay += delay / 2
-		}
-	}
 }

@@ -14,11 +14,8 @@ import (
 // PutEntity writes the document; without overwrite an existing key fails
 // with ErrExists.
 func (s *Store) PutEntity(ctx context.Context, k store.Key, doc []byte, overwrite bool) error {
-	if err := check.Key(k); err != nil {
+	if err := check.Entity(k, doc); err != nil {
 		return err
-	}
-	if len(doc) == 0 {
-		return fmt.Errorf("%w: empty entity document", store.ErrInvalid)
 	}
 	key := join(k.Namespace, k.Collection, k.Name)
 	return s.update(ctx, func(tx *bolt.Tx) error {

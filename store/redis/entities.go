@@ -13,11 +13,8 @@ import (
 // PutEntity writes the document and indexes its name in one MULTI. Without
 // overwrite the write is SET NX, so of racing creators exactly one wins.
 func (s *Store) PutEntity(ctx context.Context, k store.Key, doc []byte, overwrite bool) error {
-	if err := check.Key(k); err != nil {
+	if err := check.Entity(k, doc); err != nil {
 		return err
-	}
-	if len(doc) == 0 {
-		return fmt.Errorf("%w: empty entity document", store.ErrInvalid)
 	}
 	var created *goredis.BoolCmd
 	cmds, err := s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {

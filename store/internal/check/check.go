@@ -74,6 +74,17 @@ func Key(k store.Key) error {
 	return Text("entity name", k.Name, MaxName)
 }
 
+// Entity checks the key and the document of an entity write.
+func Entity(k store.Key, doc []byte) error {
+	if err := Key(k); err != nil {
+		return err
+	}
+	if len(doc) == 0 {
+		return fmt.Errorf("%w: empty entity document", store.ErrInvalid)
+	}
+	return nil
+}
+
 // Text checks a non-empty string of at most max bytes without NUL.
 func Text(what, s string, max int) error {
 	if s == "" || len(s) > max {
