@@ -8,11 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/gust-faas/gust/bench"
 )
@@ -45,12 +49,49 @@ func serve(role string, run func(ctx context.Context, cfg Config, log *slog.Logg
 		log := newLogger(cfg.LogLevel)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		startPprof(ctx, log)
 		if err := run(ctx, cfg, log); err != nil {
 			log.Error("gust "+role+" failed", "err", err)
 			return 1
 		}
 		return 0
 	}
+}
+
+// pprofEnv names the environment variable that opts a role process into
+// Go's profiling endpoints (net/http/pprof), e.g. GUST_PPROF=127.0.0.1:6060;
+// for measuring the platform under load. Unset, nothing listens. The
+// endpoints are unauthenticated: bind them to loopback.
+const pprofEnv = "GUST_PPROF"
+
+// startPprof serves net/http/pprof on $GUST_PPROF until ctx ends.
+func startPprof(ctx context.Context, log *slog.Logger) {
+	addr := os.Getenv(pprofEnv)
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Warn("pprof endpoint not started", "env", pprofEnv, "addr", addr, "err", err)
+		return
+	}
+	log.Info("pprof endpoint listening", "addr", ln.Addr().String())
+	go func() { // owned by ctx: it ends with the process's signal context
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("pprof endpoint stopped", "err", err)
+		}
+	}()
 }
 
 func newLogger(level string) *slog.Logger {
