@@ -14,9 +14,10 @@ up: $(BIN)
 	./$(BIN) up
 
 # Debian packages the tests use: a real redis-server for the Redis store's
-# suite, iproute2 and nftables for sandbox egress. Without root, tests that
-# need them skip and say why.
-DEBS := redis-server:redis-server ip:iproute2 nft:nftables
+# suite, iproute2 and nftables for sandbox egress, chromium for the browser
+# test of the example web service. Without root, tests that need them skip
+# and say why.
+DEBS := redis-server:redis-server ip:iproute2 nft:nftables chromium:chromium
 deps:
 	@missing=""; for d in $(DEBS); do command -v $${d%%:*} >/dev/null 2>&1 || missing="$$missing $${d#*:}"; done; \
 	if [ -n "$$missing" ]; then \
