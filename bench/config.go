@@ -14,10 +14,11 @@ import (
 )
 
 // Scenario names, in the order they run.
-var allScenarios = []string{"warm", "throughput", "cold", "many", "burst", "mixed"}
+var allScenarios = []string{"warm", "throughput", "cold", "prewarm", "resume", "many", "burst", "mixed", "density"}
 
-// defaultScenarios is every scenario but the long mixed one.
-var defaultScenarios = []string{"warm", "throughput", "cold", "many", "burst"}
+// defaultScenarios leaves out the long ones: mixed, resume (which waits
+// for sandboxes to pause) and density (hundreds of sandboxes).
+var defaultScenarios = []string{"warm", "throughput", "cold", "prewarm", "many", "burst"}
 
 // Config is a parsed `gust bench` command line.
 type Config struct {
@@ -33,7 +34,13 @@ type Config struct {
 	Kind          string   // canonical kind of the load scenarios' actions
 	MixedDuration time.Duration
 	MixedClients  int
-	MemoryMB      int // memory limit of the benchmark's actions
+	MemoryMB      int           // memory limit of the benchmark's actions
+	Prewarm       int           // new actions per kind in the prewarm scenario
+	PrewarmMB     int           // their memory limit: that of the host's stem cells
+	Resume        int           // resumes measured in the resume scenario
+	IdleGrace     time.Duration // the host's idle grace; > 0 is passed to a started gust up
+	Density       int           // paused sandboxes of the density scenario
+	DensityMB     int           // their memory limit
 
 	APIHost  string // empty: start gust up
 	Auth     string
@@ -95,6 +102,12 @@ func ParseConfig(args []string, out io.Writer) (Config, error) {
 	fs.DurationVar(&c.MixedDuration, "mixed-duration", time.Minute, "measured time of the mixed scenario")
 	fs.IntVar(&c.MixedClients, "mixed-clients", 16, "clients of the mixed scenario")
 	fs.IntVar(&c.MemoryMB, "action-memory", whisk.MinMemory, "memory limit (MB) of the benchmark's actions")
+	fs.IntVar(&c.Prewarm, "prewarm", 10, "new actions per kind in the prewarm scenario, each served by a stem cell")
+	fs.IntVar(&c.PrewarmMB, "prewarm-memory", 256, "memory limit (MB) of the prewarm scenario's actions: that of the host's stem cells (gust up --prewarm)")
+	fs.IntVar(&c.Resume, "resume", 10, "resumes of a paused sandbox measured in the resume scenario")
+	fs.DurationVar(&c.IdleGrace, "idle-grace", 0, "idle time after which the host pauses a sandbox; passed to a started gust up as --idle-grace (default: gust up's, 2s)")
+	fs.IntVar(&c.Density, "density", 500, "paused sandboxes (python actions) of the density scenario")
+	fs.IntVar(&c.DensityMB, "density-memory", whisk.MinMemory, "memory limit (MB) of the density scenario's actions")
 	fs.StringVar(&c.APIHost, "apihost", "", "benchmark this API host instead of starting gust up (http://host:port; no scheme means https, as in wsk)")
 	fs.StringVar(&c.Auth, "auth", "", "uuid:key of the namespace to use (default: the guest key)")
 	fs.BoolVar(&c.Insecure, "insecure", false, "do not verify the API host's TLS certificate")
@@ -114,7 +127,10 @@ func ParseConfig(args []string, out io.Writer) (Config, error) {
 			"process on free ports with a temporary data directory, and stops it at the end.\n\n"+
 			"Scenarios: warm (1 client), throughput (--clients), cold (new actions per kind),\n"+
 			"many (--actions distinct actions round-robin), burst (--burst-clients at once on a\n"+
-			"cold action), mixed (long mixed load; not run by default).\n\nFlags:\n")
+			"cold action), mixed (long mixed load), prewarm (new actions served by stem cells),\n"+
+			"resume (calls to a paused sandbox), density (--density paused python sandboxes:\n"+
+			"memory per sandbox and warm latency next to them). mixed, resume and density are\n"+
+			"not run by default.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -185,7 +201,8 @@ func ParseConfig(args []string, out io.Writer) (Config, error) {
 	positive := []struct {
 		name string
 		v    int
-	}{{"actions", c.Actions}, {"many-clients", c.ManyClients}, {"burst-clients", c.BurstClients}, {"cold", c.Cold}, {"mixed-clients", c.MixedClients}}
+	}{{"actions", c.Actions}, {"many-clients", c.ManyClients}, {"burst-clients", c.BurstClients}, {"cold", c.Cold}, {"mixed-clients", c.MixedClients},
+		{"prewarm", c.Prewarm}, {"resume", c.Resume}, {"density", c.Density}}
 	for _, p := range positive {
 		if p.v < 1 {
 			return c, fmt.Errorf("%w: --%s must be at least 1", ErrUsage, p.name)
@@ -197,8 +214,16 @@ func ParseConfig(args []string, out io.Writer) (Config, error) {
 	if c.Warmup < 0 {
 		return c, fmt.Errorf("%w: --warmup must not be negative", ErrUsage)
 	}
-	if c.MemoryMB < whisk.MinMemory || c.MemoryMB > whisk.MaxMemory {
-		return c, fmt.Errorf("%w: --action-memory must be in [%d, %d]", ErrUsage, whisk.MinMemory, whisk.MaxMemory)
+	for _, m := range []struct {
+		name string
+		v    int
+	}{{"action-memory", c.MemoryMB}, {"prewarm-memory", c.PrewarmMB}, {"density-memory", c.DensityMB}} {
+		if m.v < whisk.MinMemory || m.v > whisk.MaxMemory {
+			return c, fmt.Errorf("%w: --%s must be in [%d, %d]", ErrUsage, m.name, whisk.MinMemory, whisk.MaxMemory)
+		}
+	}
+	if c.IdleGrace < 0 {
+		return c, fmt.Errorf("%w: --idle-grace must not be negative", ErrUsage)
 	}
 	switch c.Sandbox {
 	case "auto", "linux", "process":
@@ -209,6 +234,24 @@ func ParseConfig(args []string, out io.Writer) (Config, error) {
 		return c, fmt.Errorf("%w: --gust, --up-arg and --up-memory start gust up; they do not go with --apihost", ErrUsage)
 	}
 	return c, nil
+}
+
+// upArgs are the extra arguments of a started gust up: --idle-grace when
+// set, then the --up-arg ones (which win).
+func (c *Config) upArgs() []string {
+	var args []string
+	if c.IdleGrace > 0 {
+		args = append(args, "--idle-grace="+c.IdleGrace.String())
+	}
+	return append(args, c.UpArgs...)
+}
+
+// idleGrace is how long the host lets a sandbox idle before pausing it.
+func (c *Config) idleGrace() time.Duration {
+	if c.IdleGrace > 0 {
+		return c.IdleGrace
+	}
+	return defaultIdleGrace
 }
 
 // has reports whether the scenario is selected.
@@ -237,5 +280,12 @@ func (c *Config) upMemory() int {
 	if c.has("mixed") {
 		n += c.MixedClients + mixedActions*2
 	}
-	return max(2048, n*c.MemoryMB)
+	mb := n * c.MemoryMB
+	if c.has("prewarm") {
+		mb += c.Prewarm * len(c.ColdKinds) * c.PrewarmMB
+	}
+	if c.has("density") {
+		mb += c.Density * c.DensityMB
+	}
+	return max(2048, mb)
 }

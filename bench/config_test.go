@@ -76,6 +76,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{"--actions", "0"},
 		{"--sandbox", "docker"},
 		{"--action-memory", "4"},
+		{"--prewarm-memory", "100000"},
+		{"--density-memory", "1"},
+		{"--density", "0"},
+		{"--resume", "-1"},
+		{"--idle-grace", "-1s"},
 		{"--apihost", "http://h", "--gust", "/bin/gust"},
 		{"--nonsense"},
 		{"extra"},
@@ -91,9 +96,14 @@ func TestParseConfigErrors(t *testing.T) {
 
 func TestUpMemory(t *testing.T) {
 	c, _ := ParseConfig(nil, io.Discard)
-	// 16 + 32 + 2*10 + 100 + 8 + 64 = 240 sandboxes of 128 MB.
-	if got := c.upMemory(); got != 240*128 {
-		t.Errorf("upMemory = %d, want %d", got, 240*128)
+	// 16 + 32 + 2*10 + 100 + 8 + 64 = 240 sandboxes of 128 MB, and 2*10
+	// prewarm actions of 256 MB.
+	if got := c.upMemory(); got != 240*128+20*256 {
+		t.Errorf("upMemory = %d, want %d", got, 240*128+20*256)
+	}
+	c, _ = ParseConfig([]string{"--scenario", "density", "--density", "500"}, io.Discard)
+	if got := c.upMemory(); got != 16*128+500*128 {
+		t.Errorf("upMemory for density = %d, want (16+500)*128", got)
 	}
 	c, _ = ParseConfig([]string{"--scenario", "warm", "--clients", "1"}, io.Discard)
 	if got := c.upMemory(); got != 2048+128 {
@@ -108,5 +118,22 @@ func TestUpMemory(t *testing.T) {
 func TestQuoteArgs(t *testing.T) {
 	if got := quoteArgs([]string{"--scenario", "warm", "--json", "a b.json", ""}); got != `--scenario warm --json "a b.json" ""` {
 		t.Errorf("quoteArgs = %s", got)
+	}
+}
+
+func TestUpArgs(t *testing.T) {
+	c, _ := ParseConfig([]string{"--idle-grace", "250ms", "--up-arg=--idle-grace=1s", "--up-arg=--prewarm="}, io.Discard)
+	if got, want := c.upArgs(), []string{"--idle-grace=250ms", "--idle-grace=1s", "--prewarm="}; !slices.Equal(got, want) {
+		t.Errorf("upArgs = %q, want %q (the --up-arg ones last, so they win)", got, want)
+	}
+	if c.idleGrace() != 250*time.Millisecond {
+		t.Errorf("idleGrace = %v", c.idleGrace())
+	}
+	c, _ = ParseConfig(nil, io.Discard)
+	if len(c.upArgs()) != 0 || c.idleGrace() != defaultIdleGrace {
+		t.Errorf("defaults: upArgs %q, idleGrace %v", c.upArgs(), c.idleGrace())
+	}
+	if c.has("density") || c.has("resume") || !c.has("prewarm") {
+		t.Errorf("default scenarios %v: want prewarm, not resume or density", c.Scenarios)
 	}
 }

@@ -6,11 +6,24 @@
 //	warm        one client, blocking no-op invocations of one warm action
 //	throughput  N clients (default 8 and 32) on one action
 //	cold        first invocation of new actions, per runtime kind
+//	prewarm     first invocation of new actions served by stem cells
+//	            (gust up --prewarm; --prewarm-memory must match), per kind
 //	many        100 distinct actions, round-robin, 8 clients
 //	burst       64 clients at once on an action with no warm sandbox
 //	mixed       a long mixed load: several kinds, blocking and not,
 //	            record reads and action updates; checks no async activation
 //	            is lost
+//	resume      calls to an action whose sandbox was paused, each after
+//	            waiting past the host's idle grace (--idle-grace, passed
+//	            to a started gust up)
+//	density     --density python actions invoked once and left to pause:
+//	            the PSS of every process of each sandbox
+//	            (/proc/<pid>/smaps_rollup; each child of the started gust up
+//	            is a sandbox), the host's MemAvailable drop, and the warm
+//	            latency of another action before and after
+//
+// mixed, resume and density are not run by default. The targets (cold p50
+// per kind, stem cell and resume p50, density) are checked in report.go.
 //
 // Every run also measures the floor on the same machine: a raw HTTP round
 // trip to a trivial Go server, a raw NATS request-reply on an embedded

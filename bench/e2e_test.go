@@ -47,6 +47,7 @@ func TestEndToEnd(t *testing.T) {
 		"--duration", "500ms", "--warmup", "200ms", "--floor-duration", "200ms",
 		"--clients", "2,4", "--actions", "6", "--many-clients", "2", "--burst-clients", "4",
 		"--cold", "2", "--mixed-duration", "1s", "--mixed-clients", "4",
+		"--prewarm", "2", "--resume", "1", "--idle-grace", "100ms", "--density", "3",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +60,8 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("runBench: %v", err)
 	}
-	want := []string{"warm", "throughput-c2", "throughput-c4", "cold-nodejs", "cold-python", "many", "burst", "mixed"}
+	want := []string{"warm", "throughput-c2", "throughput-c4", "cold-nodejs", "cold-python",
+		"prewarm-nodejs", "prewarm-python", "resume", "many", "burst", "mixed", "density"}
 	if len(rep.Scenarios) != len(want) {
 		t.Fatalf("%d results, want %v", len(rep.Scenarios), want)
 	}
@@ -76,6 +78,12 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if b := rep.find("burst"); b != nil && b.Cold < 1 {
 		t.Errorf("burst: no cold start on a new action (starts %v)", b.Starts)
+	}
+	if p := rep.find("prewarm-python"); p != nil && p.Starts["prewarmed"] == 0 {
+		t.Errorf("prewarm-python: no call was served by a stem cell (starts %v)", p.Starts)
+	}
+	if d := rep.find("density"); d != nil && (d.Memory == nil || d.Memory.Sandboxes < 3 || d.Memory.PSSP50KB <= 0) {
+		t.Errorf("density: memory %+v, want 3 or more sandboxes with their PSS", d.Memory)
 	}
 	if w := rep.find("warm"); w != nil && w.Cold != 0 {
 		t.Errorf("warm: %d cold starts in the measured phase (starts %v)", w.Cold, w.Starts)

@@ -125,7 +125,7 @@ func runBench(ctx context.Context, cfg Config, command string, prog *progress) (
 		}
 		prog.Scenario("gust up")
 		prog.Step("starting " + bin + " up")
-		up, err = startUp(ctx, bin, cfg.upMemory(), cfg.Sandbox, cfg.UpArgs, time.Minute)
+		up, err = startUp(ctx, bin, cfg.upMemory(), cfg.Sandbox, cfg.upArgs(), time.Minute)
 		if err != nil {
 			return rep, err
 		}
@@ -196,6 +196,7 @@ func (r *runner) scenarios(ctx context.Context, rep *Report) error {
 	funcs := map[string]func(context.Context) ([]Result, error){
 		"warm": r.warm, "throughput": r.throughput, "cold": r.cold,
 		"many": r.many, "burst": r.burst, "mixed": r.mixed,
+		"prewarm": r.prewarm, "resume": r.resume, "density": r.density,
 	}
 	var errs []error
 	for _, name := range r.cfg.Scenarios {

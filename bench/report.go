@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/gust-faas/gust/whisk"
 )
 
 // ReportVersion is the version of the JSON report format.
@@ -90,6 +93,8 @@ type Result struct {
 	// (burst), creation and first calls (cold, many).
 	Parts []Result `json:"parts,omitempty"`
 	Notes []string `json:"notes,omitempty"`
+	// Memory is the density scenario's measurement of its sandboxes.
+	Memory *MemoryUse `json:"memory,omitempty"`
 }
 
 // Check is one of the performance targets the numbers are judged by.
@@ -195,6 +200,12 @@ const (
 	targetThroughput32  = 8000.0
 	targetManyFraction  = 0.5
 	targetLostAsyncZero = 0
+	// Cold start of a new action, no stem cell (p50), per kind; a stem
+	// cell's first result; a paused sandbox's result; the warm latency
+	// next to the density scenario's paused sandboxes, vs before them.
+	targetPrewarmP50       = 5 * time.Millisecond
+	targetResumeP50        = 3 * time.Millisecond
+	targetDensityWarmRatio = 1.25
 )
 
 // check evaluates the targets against the report's numbers.
@@ -222,6 +233,44 @@ func (rep *Report) check(manyClients int) {
 				fmt.Sprintf("%s = %.0f%%", fmtRate(m.Throughput), frac*100), frac >= targetManyFraction)
 		}
 	}
+	for _, kind := range []string{whisk.KindPython, whisk.KindNode} {
+		c := rep.find(floorCold(kind))
+		if c == nil || c.Latency.N == 0 {
+			continue
+		}
+		want := targetColdP50[kind]
+		add(c.Name+" p50 (no stem cell)", "<= "+fmtDur(want), fmtDur(c.Latency.P50), c.Latency.P50 <= want)
+	}
+	for _, res := range rep.Scenarios {
+		if !strings.HasPrefix(res.Name, "prewarm-") {
+			continue
+		}
+		if p := res.part(partStems); p != nil {
+			pass := p.Latency.N > 0 && 2*p.Latency.N >= res.OK && p.Latency.P50 <= targetPrewarmP50
+			add(res.Name+" p50 (stem cell to first result)", fmt.Sprintf("<= %s, most calls on stem cells", fmtDur(targetPrewarmP50)),
+				fmt.Sprintf("%s (%d of %d on stem cells)", fmtDur(p.Latency.P50), p.Latency.N, res.OK), pass)
+		}
+	}
+	if res := rep.find("resume"); res != nil {
+		if p := res.part(partResumed); p != nil {
+			pass := p.Latency.N > 0 && 2*p.Latency.N >= res.OK && p.Latency.P50 <= targetResumeP50
+			add("resume p50 (paused sandbox to result)", fmt.Sprintf("<= %s, most calls resumed", fmtDur(targetResumeP50)),
+				fmt.Sprintf("%s (%d of %d resumed)", fmtDur(p.Latency.P50), p.Latency.N, res.OK), pass)
+		}
+	}
+	if res := rep.find("density"); res != nil {
+		if first := res.part(partFirstCalls); first != nil && res.Memory != nil {
+			want := first.OK + first.Errors
+			add("density: paused sandboxes", fmt.Sprintf("%d created and paused", want),
+				fmt.Sprintf("%d ok, %d paused; PSS p50 %s per sandbox", first.OK, res.Memory.Paused, fmtKB(res.Memory.PSSP50KB)),
+				first.Errors == 0 && res.Memory.Paused >= want)
+		}
+		if b := res.part(partWarmBefore); b != nil && b.Latency.N > 0 && res.Latency.N > 0 {
+			ratio := float64(res.Latency.P50) / float64(b.Latency.P50)
+			add("density: warm p50 next to them", fmt.Sprintf("<= %.2fx the p50 before (%s)", targetDensityWarmRatio, fmtDur(b.Latency.P50)),
+				fmt.Sprintf("%s = %.2fx", fmtDur(res.Latency.P50), ratio), ratio <= targetDensityWarmRatio)
+		}
+	}
 	if m := rep.find("mixed"); m != nil {
 		for _, p := range m.Parts {
 			if p.Name == partLost {
@@ -229,6 +278,21 @@ func (rep *Report) check(manyClients int) {
 			}
 		}
 	}
+}
+
+// targetColdP50 is the p50 cold start of a new action without a stem
+// cell, per kind: the interpreter alone takes ~10 ms (python) and ~40 ms
+// (node) on the reference machine.
+var targetColdP50 = map[string]time.Duration{whisk.KindPython: 25 * time.Millisecond, whisk.KindNode: 60 * time.Millisecond}
+
+// part finds a part of the result by name.
+func (r *Result) part(name string) *Result {
+	for i := range r.Parts {
+		if r.Parts[i].Name == name {
+			return &r.Parts[i]
+		}
+	}
+	return nil
 }
 
 // WriteJSON writes the report to path (creating its directory).

@@ -157,3 +157,53 @@ func TestFormat(t *testing.T) {
 		t.Errorf("fmtErrors = %q", got)
 	}
 }
+
+// TestLifecycleChecks: the cold, stem cell, resume and density targets.
+func TestLifecycleChecks(t *testing.T) {
+	withPart := func(name string, base time.Duration, n int, part string, pbase time.Duration, pn int) Result {
+		r := sampleResult(name, 1, base, n)
+		r.Parts = []Result{sampleResult(part, 1, pbase, pn)}
+		return r
+	}
+	density := sampleResult("density", 1, 400*time.Microsecond, 1000)
+	first := sampleResult(partFirstCalls, 4, 50*time.Millisecond, 10)
+	first.Errors, first.ErrorKinds = 0, nil
+	density.Parts = []Result{sampleResult(partWarmBefore, 1, 300*time.Microsecond, 1000), first}
+	density.Memory = &MemoryUse{Sandboxes: 10, Paused: 10, PSSP50KB: 7000}
+	rep := &Report{Scenarios: []Result{
+		sampleResult("cold-python", 1, 20*time.Millisecond, 10),                               // p50 20ms
+		sampleResult("cold-nodejs", 1, 70*time.Millisecond, 10),                               // p50 70ms
+		withPart("prewarm-python", 4*time.Millisecond, 10, partStems, 4*time.Millisecond, 10), // all on stems
+		withPart("prewarm-nodejs", 4*time.Millisecond, 10, partStems, 4*time.Millisecond, 3),  // 3 of 10 on stems
+		withPart("resume", 2*time.Millisecond, 10, partResumed, 4*time.Millisecond, 10),       // too slow
+		density, // p50 899µs vs 799µs before (samples 1µs apart): 1.125x
+	}}
+	rep.check(8)
+	want := map[string]bool{
+		"cold-python p50 (no stem cell)":                 true,
+		"cold-nodejs p50 (no stem cell)":                 false,
+		"prewarm-python p50 (stem cell to first result)": true,
+		"prewarm-nodejs p50 (stem cell to first result)": false, // most calls were not on stem cells
+		"resume p50 (paused sandbox to result)":          false,
+		"density: paused sandboxes":                      true,
+		"density: warm p50 next to them":                 true,
+	}
+	if len(rep.Checks) != len(want) {
+		t.Fatalf("checks %+v, want %d", rep.Checks, len(want))
+	}
+	for _, c := range rep.Checks {
+		pass, ok := want[c.Name]
+		if !ok || pass != c.Pass {
+			t.Errorf("check %+v, want pass=%v", c, pass)
+		}
+	}
+	// Fewer paused sandboxes than calls fails the density check.
+	density.Memory.Paused = 9
+	rep.Scenarios[5] = density
+	rep.check(8)
+	for _, c := range rep.Checks {
+		if c.Name == "density: paused sandboxes" && c.Pass {
+			t.Errorf("9 of 10 paused passed: %+v", c)
+		}
+	}
+}

@@ -74,7 +74,12 @@ func (r *runner) invokeRequest(name string, class int) *request {
 
 // put creates (or replaces) the no-op action name of kind.
 func (r *runner) put(ctx context.Context, name, kind string) error {
-	mem := r.cfg.MemoryMB
+	return r.putMem(ctx, name, kind, r.cfg.MemoryMB)
+}
+
+// putMem creates (or replaces) the no-op action name of kind with a memory
+// limit of mem MB.
+func (r *runner) putMem(ctx context.Context, name, kind string, mem int) error {
 	_, err := r.api.PutAction(ctx, name, &client.ActionPut{
 		Exec:   &whisk.Exec{Kind: kind, Code: noopCode(kind)},
 		Limits: &client.LimitsPut{Memory: &mem},
@@ -90,6 +95,11 @@ func (r *runner) put(ctx context.Context, name, kind string) error {
 
 // putAll creates actions with up to parallel requests at a time.
 func (r *runner) putAll(ctx context.Context, names []string, kind string, parallel int) error {
+	return r.putAllMem(ctx, names, kind, r.cfg.MemoryMB, parallel)
+}
+
+// putAllMem is putAll with a memory limit of mem MB.
+func (r *runner) putAllMem(ctx context.Context, names []string, kind string, mem, parallel int) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make([]error, parallel)
@@ -102,7 +112,7 @@ func (r *runner) putAll(ctx context.Context, names []string, kind string, parall
 				if i >= len(names) || ctx.Err() != nil {
 					return
 				}
-				if err := r.put(ctx, names[i], kind); err != nil {
+				if err := r.putMem(ctx, names[i], kind, mem); err != nil {
 					errs[p] = err
 					return
 				}

@@ -37,6 +37,7 @@ type Config struct {
 	APIHost    string                  // GUST_API_HOST: __OW_API_HOST given to actions
 	MaxProcs   int                     // GUST_MAXPROCS: GOMAXPROCS override (0 = Go's default)
 	Prewarm    []invoker.PrewarmConfig // GUST_PREWARM: stem cells the invoker keeps started
+	IdleGrace  time.Duration           // GUST_IDLE_GRACE: idle time before a sandbox is paused (0 = invoker default)
 }
 
 // env reads GUST_<name>, or def.
@@ -88,6 +89,7 @@ func Load(role string, args []string) (Config, error) {
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.StringVar(&c.APIHost, "api-host", env("API_HOST", ""), "API host given to actions as __OW_API_HOST (default: http://<listen>)")
 	fs.IntVar(&c.MaxProcs, "maxprocs", envInt("MAXPROCS", 0), "GOMAXPROCS (0 = number of CPUs)")
+	fs.DurationVar(&c.IdleGrace, "idle-grace", envDur("IDLE_GRACE", invoker.DefaultIdleGrace), "how long an idle sandbox keeps running before it is paused")
 	prewarm := fs.String("prewarm", env("PREWARM", "nodejs:20:256:1,python:3.11:256:1"), "stem cells kept started, as kind:memoryMB:count,... (empty: only adaptive ones)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -108,6 +110,9 @@ func Load(role string, args []string) (Config, error) {
 	case "auto", "linux", "process":
 	default:
 		return c, fmt.Errorf("gust %s: --sandbox must be auto, linux or process, not %q", role, c.Sandbox)
+	}
+	if c.IdleGrace <= 0 || c.IdleGrace > invoker.DefaultIdleTimeout {
+		return c, fmt.Errorf("gust %s: --idle-grace must be positive and at most %v, not %v", role, invoker.DefaultIdleTimeout, c.IdleGrace)
 	}
 	var err error
 	if c.Prewarm, err = parsePrewarm(*prewarm); err != nil {

@@ -3,6 +3,9 @@ package roles
 import (
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/gust-faas/gust/invoker"
 )
 
 // TestLoadSharedParts: a role running as its own process must be told where
@@ -68,5 +71,34 @@ func TestLoadEmptyFlagBeatsEnv(t *testing.T) {
 	}
 	if cfg, _ := Load("controller", nil); cfg.NATSURL != "nats://controller:4222" {
 		t.Fatalf("Load(controller) NATSURL = %q, want GUST_NATS", cfg.NATSURL)
+	}
+}
+
+func TestLoadIdleGrace(t *testing.T) {
+	tests := []struct {
+		arg, env string
+		want     time.Duration // 0: an error
+	}{
+		{"", "", invoker.DefaultIdleGrace},
+		{"200ms", "", 200 * time.Millisecond},
+		{"", "500ms", 500 * time.Millisecond},
+		{"1s", "500ms", time.Second},
+		{"0s", "", 0},
+		{"-1s", "", 0},
+		{"24h", "", 0},
+	}
+	for _, tt := range tests {
+		t.Setenv("GUST_IDLE_GRACE", tt.env)
+		var args []string
+		if tt.arg != "" {
+			args = []string{"--idle-grace", tt.arg}
+		}
+		cfg, err := Load("up", args)
+		switch {
+		case tt.want == 0 && err == nil:
+			t.Errorf("--idle-grace %q: no error", tt.arg)
+		case tt.want != 0 && (err != nil || cfg.IdleGrace != tt.want):
+			t.Errorf("--idle-grace %q (env %q): %v, %v; want %v", tt.arg, tt.env, cfg.IdleGrace, err, tt.want)
+		}
 	}
 }

@@ -218,6 +218,7 @@ func startInvoker(ctx context.Context, g *group, cfg Config, nc *nats.Conn, st s
 	}
 	inv, err := invoker.New(invoker.Config{
 		ID: cfg.InvokerID, Prefix: cfg.Prefix, MemoryMB: cfg.MemoryMB, APIHost: cfg.APIHost, Prewarm: cfg.Prewarm,
+		IdleGrace: cfg.IdleGrace,
 	}, invoker.Deps{
 		NATS: nc, Store: st, Driver: drv, Logger: log.With("role", "invoker"),
 		GoCache: filepath.Join(cfg.DataDir, "gocache"),

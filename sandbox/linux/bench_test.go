@@ -2,6 +2,7 @@ package linux_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gust-faas/gust/runtimes"
 	"github.com/gust-faas/gust/sandbox"
 	"github.com/gust-faas/gust/sandbox/linux"
 	"github.com/gust-faas/gust/sandbox/sandboxtest"
+	"github.com/gust-faas/gust/whisk"
 )
 
 // run posts a small body to the stand-in's /run.
@@ -134,5 +137,62 @@ func BenchmarkWarmRun(b *testing.B) {
 		if err := run(c); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkColdStartRuntime breaks a real runtime's cold start down, per
+// kind: Create (directories, cgroups, clone, first attach, root file
+// system), Start (privileges dropped, the proxy started until its socket
+// accepts), /init and the first /run, with the first attach's share of
+// Create measured apart by a cgroup created just before.
+//
+//	go test -run ^$ -bench ColdStartRuntime -benchtime 20x ./sandbox/linux/
+func BenchmarkColdStartRuntime(b *testing.B) {
+	d, _ := newDriver(b, linux.Config{ProxyEntry: runtimes.ProxyEntry})
+	codes := map[string]string{
+		whisk.KindPython: "def main(args):\n    return {}\n",
+		whisk.KindNode:   "function main(params) {\n  return {};\n}\n",
+	}
+	for _, kind := range []string{whisk.KindPython, whisk.KindNode} {
+		b.Run(kind[:strings.IndexByte(kind, ':')], func(b *testing.B) {
+			ctx := context.Background()
+			var create, start, init, first time.Duration
+			for i := 0; b.Loop(); i++ {
+				t0 := time.Now()
+				sb, err := d.Create(ctx, sandbox.Spec{ID: fmt.Sprintf("bcr-%d", i), Kind: kind, MemoryMB: 128})
+				if err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := sb.Start(ctx); err != nil {
+					b.Fatal(err)
+				}
+				t2 := time.Now()
+				c := runtimes.NewClient(sb.Connect)
+				if err := c.Init(ctx, &runtimes.InitRequest{Value: runtimes.InitValue{Name: "a", Main: "main", Code: codes[kind]}}); err != nil {
+					b.Fatal(err)
+				}
+				t3 := time.Now()
+				if _, err := c.Run(ctx, &runtimes.RunRequest{Value: json.RawMessage(`{}`), ActivationID: "a"}); err != nil {
+					b.Fatal(err)
+				}
+				t4 := time.Now()
+				create += t1.Sub(t0)
+				start += t2.Sub(t1)
+				init += t3.Sub(t2)
+				first += t4.Sub(t3)
+				b.StopTimer()
+				c.Close()
+				if err := sb.Destroy(ctx); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(create.Microseconds())/n/1000, "create-ms")
+			b.ReportMetric(float64(start.Microseconds())/n/1000, "start-ms")
+			b.ReportMetric(float64(init.Microseconds())/n/1000, "init-ms")
+			b.ReportMetric(float64(first.Microseconds())/n/1000, "run-ms")
+		})
 	}
 }

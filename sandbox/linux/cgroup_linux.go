@@ -277,8 +277,12 @@ func cpuShares(memMB int) int { return max(2, min(262144, memMB*4)) }
 func cpuWeight(memMB int) int { return max(1, min(10000, memMB*100/256)) }
 
 // attach moves pid into every v1 cgroup (v2 sandboxes are cloned into
-// theirs). The first attach after an idle spell costs ~10 ms on v1 (an
-// RCU grace period); later ones ~0.03 ms.
+// theirs). Moving a process write-locks the kernel's global
+// cgroup_threadgroup_rwsem, which waits for an RCU grace period (~5-10 ms
+// here) unless another attach happened within the last one (or the
+// cgroup2 root has favordynmods on; then ~0.2 ms). Launch overlaps it with
+// the init's mounts (~5 ms), which is why turning favordynmods on gained
+// nothing measurable (BenchmarkColdStartRuntime, 2026-11-22).
 func (cg *cgroup) attach(pid int) error {
 	p := strconv.Itoa(pid)
 	for _, dir := range cg.dirs {

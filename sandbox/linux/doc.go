@@ -23,8 +23,9 @@
 //
 // then pivot_roots into it, detaches the host's tree, remounts / read-only,
 // reports ready and waits. Create thus pays for the clone, the mounts and
-// the first cgroup attach (~10 ms on v1 after an idle spell); a pool that
-// creates sandboxes ahead of need keeps all of it off the request path.
+// the first cgroup attach (~10 ms on v1 after an idle spell, overlapped
+// with the mounts); a pool that creates sandboxes ahead of need keeps all
+// of it off the request path.
 //
 // # Start
 //
