@@ -68,6 +68,7 @@ type container struct {
 	maxConc   int
 	active    int       // activations holding the container
 	idleSince time.Time // when active last dropped to 0
+	heldSince int64     // unix nanoseconds of the last warm grant, 0 when none (maxConc 1)
 	links     [2]link
 	on        [2]*clist
 	freed     bool // its memory left the pool's account

@@ -457,3 +457,89 @@ func TestPoolClose(t *testing.T) {
 		t.Fatalf("%d sandboxes alive after close", drv.live())
 	}
 }
+
+// busyWarm makes n containers of d's key, gives the key a hold time of
+// hold, and returns them all busy (acquired warm).
+func busyWarm(t *testing.T, p *pool, d *demand, n int, hold time.Duration) []*container {
+	t.Helper()
+	cs := make([]*container, n)
+	for i := range cs {
+		cs[i] = take(t, p, d, startCold)
+	}
+	for _, c := range cs {
+		p.release(c, relOK)
+	}
+	for i := range cs {
+		cs[i] = take(t, p, d, startWarm)
+	}
+	p.mu.Lock()
+	p.keys[d.key].holdNS = int64(hold)
+	p.mu.Unlock()
+	return cs
+}
+
+func TestPoolQueuesForWarm(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 * (queueMinBusy + 2) })
+	a := dem("a", 256)
+	cs := busyWarm(t, p, a, queueMinBusy, 100*time.Microsecond)
+	type got struct {
+		c     *container
+		start startKind
+		err   error
+	}
+	ch := make(chan got, 1)
+	go func() {
+		c, start, err := p.acquire(context.Background(), a)
+		ch <- got{c, start, err}
+	}()
+	eventually(t, "the activation to queue", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.keys[a.key].queue) == 1
+	})
+	p.release(cs[0], relOK)
+	r := <-ch
+	if r.err != nil || r.start != startWarm || r.c != cs[0] {
+		t.Fatalf("queued acquire = %v %v %v, want the released container, warm", r.c == cs[0], r.start, r.err)
+	}
+	if n := len(drv.sandboxes()); n != queueMinBusy {
+		t.Fatalf("sandboxes = %d, want %d (no cold start)", n, queueMinBusy)
+	}
+	p.mu.Lock()
+	busy := p.keys[a.key].busy
+	p.mu.Unlock()
+	if busy != queueMinBusy {
+		t.Fatalf("busy = %d, want %d", busy, queueMinBusy)
+	}
+}
+
+func TestPoolQueueTimesOut(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 * (queueMinBusy + 2) })
+	a := dem("a", 256)
+	busyWarm(t, p, a, queueMinBusy, 100*time.Microsecond)
+	start := time.Now()
+	take(t, p, a, startCold) // nobody releases: a new sandbox after the wait
+	if d := time.Since(start); d < queueWarmBudget {
+		t.Fatalf("cold start after %v, want a wait of %v first", d, queueWarmBudget)
+	}
+}
+
+func TestPoolSlowActionDoesNotQueue(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 * (queueMinBusy + 2) })
+	a := dem("a", 256)
+	busyWarm(t, p, a, queueMinBusy, time.Second)
+	start := time.Now()
+	take(t, p, a, startCold)
+	if d := time.Since(start); d >= queueWarmBudget {
+		t.Fatalf("a slow action waited %v before its cold start", d)
+	}
+	p.mu.Lock()
+	q := len(p.keys[a.key].queue)
+	p.mu.Unlock()
+	if q != 0 {
+		t.Fatalf("queue = %d, want 0", q)
+	}
+}

@@ -22,7 +22,14 @@ type BatchPutter interface {
 const (
 	recordQueue   = 4096 // records waiting for a writer
 	recordBatch   = 64   // records per batch
-	recordWriters = 2    // writer goroutines: one batch in flight while the next fills
+	recordWriters = 2    // writer goroutines without a BatchPutter: one write in flight while the next waits
+	// recordLinger is how long a writer holding fewer than recordBatch
+	// records waits for more before writing them. Records are written
+	// after the reply, off the activation's critical path; batching them
+	// matters because each write of the embedded store is a bbolt commit
+	// with two fdatasyncs. Measured with gust bench (warm, one client):
+	// one commit per record took 37% of gust up's CPU.
+	recordLinger  = 2 * time.Millisecond
 	recordTimeout = 5 * time.Second
 	recordRetries = 3
 )
@@ -52,7 +59,17 @@ func newRecorder(st store.Activations, log *slog.Logger) *recorder {
 
 // start launches the writers; close stops them after the queue is empty.
 func (r *recorder) start() {
-	for range recordWriters {
+	// With a BatchPutter one writer: while it writes a batch the next one
+	// fills, so batches (and the embedded store's commits, two fdatasyncs
+	// each) are as large as the load makes them. Measured with gust bench
+	// (warm, one client, strace -c): 1,113 fdatasyncs a second with two
+	// writers writing one record at a time, 550 with two batching writers,
+	// 339 with one; bbolt's share of gust up's CPU 37%, 29%, 23%.
+	n := recordWriters
+	if r.bp != nil {
+		n = 1
+	}
+	for range n {
 		r.wg.Add(1)
 		go r.writer()
 	}
@@ -75,8 +92,12 @@ func (r *recorder) writer() {
 	defer r.wg.Done()
 	batch := make([]recordReq, 0, recordBatch)
 	recs := make([]*whisk.Activation, 0, recordBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	defer linger.Stop()
 	for first := range r.q {
 		batch = append(batch[:0], first)
+		lingering := false
 	fill:
 		for len(batch) < recordBatch {
 			select {
@@ -85,9 +106,26 @@ func (r *recorder) writer() {
 					break fill
 				}
 				batch = append(batch, req)
+				continue
 			default:
+			}
+			if !lingering {
+				lingering = true
+				linger.Reset(recordLinger)
+			}
+			select {
+			case req, ok := <-r.q:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, req)
+			case <-linger.C:
+				lingering = false
 				break fill
 			}
+		}
+		if lingering {
+			linger.Stop() // Go 1.23 timers: no stale tick after Stop
 		}
 		recs = recs[:0]
 		for _, req := range batch {

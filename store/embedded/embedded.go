@@ -176,6 +176,34 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	return w.err
 }
 
+// updateAll runs each of fns as update does, queued together so that they
+// share a group commit (as far as maxBatch allows), and returns when all
+// are committed: the first error, or nil.
+func (s *Store) updateAll(ctx context.Context, fns []func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ws := make([]write, len(fns))
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	for i, fn := range fns {
+		ws[i] = write{fn: fn, done: make(chan struct{})}
+		s.writes <- &ws[i]
+	}
+	s.mu.RUnlock()
+	var first error
+	for i := range ws {
+		<-ws[i].done // not abandoned on ctx: the writes may commit anyway
+		if first == nil {
+			first = ws[i].err
+		}
+	}
+	return first
+}
+
 // view runs fn in a read transaction.
 func (s *Store) view(fn func(*bolt.Tx) error) error {
 	err := s.db.View(fn)
