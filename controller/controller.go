@@ -171,6 +171,10 @@ type Deps struct {
 	// controller cannot fire triggers nor run the alarms feeds (fire.go,
 	// alarms.go), and sequences and conductor actions fail with ErrNoStore.
 	Store store.Store
+	// Local, optional, is an invoker in this process: when placement picks
+	// it (by its ID) a blocking activation is a call instead of a NATS
+	// request ("In-process invoker" in the package comment).
+	Local LocalInvoker
 }
 
 // Controller places activations on invokers. See the package comment.
@@ -188,6 +192,8 @@ type Controller struct {
 	mux       *mux
 	store     store.Store
 	alarms    *alarms // nil without a store
+	local     LocalInvoker
+	localID   string // local.ID(); "" without a local invoker
 
 	composeSubj string // subj.Compose()
 	comps       *componentCache
@@ -232,6 +238,12 @@ func New(cfg Config, deps Deps) (*Controller, error) {
 		store:     deps.Store,
 		ready:     make(chan struct{}),
 		stopped:   make(chan struct{}),
+	}
+	if deps.Local != nil {
+		c.local, c.localID = deps.Local, deps.Local.ID()
+		if !validID(c.localID) {
+			return nil, fmt.Errorf("controller: local invoker id %q is not a literal NATS subject", c.localID)
+		}
 	}
 	if deps.Store != nil {
 		c.alarms = newAlarms(c)
@@ -448,10 +460,7 @@ func checkMessage(msg *bus.ActivationMessage) error {
 }
 
 func (c *Controller) invoke(ctx context.Context, msg *bus.ActivationMessage, wait time.Duration) (*whisk.Activation, error) {
-	data, err := json.Marshal(msg)
-	if err != nil {
-		return nil, fmt.Errorf("controller: encode activation %s: %w", msg.ActivationID, err)
-	}
+	var data []byte // encoded once a remote invoker is picked
 	req := newPlaceReq(msg.Action)
 	start := c.now()
 	deadline := start + int64(wait)
@@ -469,10 +478,28 @@ func (c *Controller) invoke(ctx context.Context, msg *bus.ActivationMessage, wai
 			inv.release(req.cost)
 			return nil, fmt.Errorf("controller: activation %s: %w: every invoker tried had no responders", msg.ActivationID, ErrNoInvokers)
 		}
-		reply, err := c.mux.roundTrip(ctx, c.nc, inv, req.cost, data, time.Duration(deadline-now), expires)
+		var rec *whisk.Activation
+		var reply *nats.Msg
+		if inv.id == c.localID {
+			rec, err = c.roundTripLocal(ctx, inv, req.cost, msg, time.Duration(deadline-now))
+		} else {
+			if data == nil {
+				if data, err = json.Marshal(msg); err != nil {
+					inv.release(req.cost)
+					return nil, fmt.Errorf("controller: encode activation %s: %w", msg.ActivationID, err)
+				}
+			}
+			reply, err = c.mux.roundTrip(ctx, c.nc, inv, req.cost, data, time.Duration(deadline-now), expires)
+		}
 		switch {
+		case err == nil && reply == nil:
+			return rec, nil
 		case err == nil:
 			return c.result(msg, inv, reply)
+		case errors.Is(err, errLocalRefused):
+			c.log.Debug("local invoker refused an activation", "activation", msg.ActivationID, "error", err)
+			c.markGone(inv, now)
+			continue
 		case errors.Is(err, errNoResponders):
 			c.markGone(inv, now)
 			continue

@@ -41,6 +41,25 @@
 // still runs the activation and stores its record. With no alive invoker the
 // error wraps ErrNoInvokers.
 //
+// # In-process invoker
+//
+// `gust up` runs the controller and an invoker in one process. Sending its
+// activations through the embedded NATS server cost encoding the message,
+// decoding it in the invoker, the same again for the record, and a few
+// goroutine hand-offs: about 29% of the process's CPU under load. OpenWhisk's
+// standalone mode skips its bus the same way (LeanBalancer calls the invoker
+// instead of going through Kafka). With Deps.Local, when placement picks the
+// invoker whose id is Local.ID(), Invoke calls Local.InvokeLocal on a
+// goroutine and waits for it as for a reply: the same memory booking, the
+// same wait (ErrStillRunning when it elapses, while the activation runs on
+// and its booking is released when it really ends, the counterpart of the
+// late-reply accounting), the same errors. An invoker that did not take the
+// activation (draining, stopped) is marked down and the next candidate is
+// tried, as after "no responders". The message is not encoded at all unless
+// a remote invoker is picked. Everything else still goes over NATS:
+// heartbeats, hence the registry and placement, non-blocking activations
+// (JetStream), compositions' queue, and every other invoker.
+//
 // # Placement
 //
 // OpenWhisk hashes (namespace, action) to a home invoker and probes from it

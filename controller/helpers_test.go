@@ -67,7 +67,13 @@ func shortLived() Config {
 // startController runs a controller until the test ends.
 func startController(tb testing.TB, srv *server.Server, cfg Config) *Controller {
 	tb.Helper()
-	c, err := New(cfg, Deps{NATS: connect(tb, srv), Logger: testLogger(tb)})
+	return startControllerLocal(tb, srv, cfg, nil)
+}
+
+// startControllerLocal is startController with an in-process invoker.
+func startControllerLocal(tb testing.TB, srv *server.Server, cfg Config, local LocalInvoker) *Controller {
+	tb.Helper()
+	c, err := New(cfg, Deps{NATS: connect(tb, srv), Logger: testLogger(tb), Local: local})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}

@@ -224,6 +224,58 @@ func (inv *Invoker) onInvoke(m *nats.Msg) {
 	go inv.invoke(m)
 }
 
+// ID is the invoker's id, as in its heartbeats and invoke subject.
+func (inv *Invoker) ID() string { return inv.cfg.ID }
+
+// InvokeLocal runs one blocking activation handed over in this process
+// (`gust up`: the controller calls it instead of a NATS request when
+// placement picks this invoker). It runs what a request on the invoke
+// subject runs, without encoding: it returns the record as soon as it is
+// known and the recorder stores it, as for a NATS reply. msg is only read.
+//
+// The activation runs on the invoker's own context: ctx ending (the caller
+// no longer waiting) does not stop it, and its record is still stored.
+//
+// A nil record means the invoker did not take the activation: ErrShuttingDown
+// when it is not running (before Ready, draining, stopped), ErrBadMessage
+// for a nil msg. Otherwise the error, when not nil, is the one a NATS reply carries in
+// bus.Result.Error (ErrNoCapacity, ErrTooBig, ErrSandbox, ErrCode, ...) and
+// the record holds the whisk internal error.
+func (inv *Invoker) InvokeLocal(ctx context.Context, msg *bus.ActivationMessage) (*whisk.Activation, error) {
+	if msg == nil {
+		return nil, fmt.Errorf("%w: nil message", ErrBadMessage)
+	}
+	select {
+	case <-inv.ready:
+	default:
+		return nil, fmt.Errorf("%w: not running yet", ErrShuttingDown)
+	}
+	// While draining, NATS requests find no subscriber and go elsewhere:
+	// refuse local ones the same way.
+	if inv.draining.Load() || !inv.acts.enter() {
+		return nil, ErrShuttingDown
+	}
+	defer inv.acts.leave()
+	rec, err := inv.runBlocking(msg)
+	if msg.ActivationID != "" {
+		inv.rec.write(rec, nil)
+	}
+	// The caller gets its own copy of the top level (the gateway fills in
+	// nil arrays) while the recorder reads the record.
+	out := *rec
+	return &out, err
+}
+
+// runBlocking runs one blocking activation, on the NATS path (invoke) and
+// the in-process one (InvokeLocal); the caller writes the record.
+func (inv *Invoker) runBlocking(msg *bus.ActivationMessage) (*whisk.Activation, error) {
+	rec, err := inv.execute(inv.runCtx, msg)
+	if err != nil {
+		inv.log.Warn("activation failed", "activation", msg.ActivationID, "err", err)
+	}
+	return rec, err
+}
+
 // invoke runs one blocking activation and answers with its record as soon
 // as it is known; the record is written to the store afterwards.
 func (inv *Invoker) invoke(m *nats.Msg) {
@@ -234,11 +286,10 @@ func (inv *Invoker) invoke(m *nats.Msg) {
 		inv.respond(m, &bus.Result{V: bus.Version, Error: fmt.Sprintf("%v: %v", ErrBadMessage, err)})
 		return
 	}
-	rec, err := inv.execute(inv.runCtx, &msg)
+	rec, err := inv.runBlocking(&msg)
 	res := bus.Result{V: bus.Version, Activation: rec}
 	if err != nil {
 		res.Error = err.Error()
-		inv.log.Warn("activation failed", "activation", msg.ActivationID, "err", err)
 	}
 	if msg.ActivationID == "" {
 		inv.respond(m, &res)

@@ -73,13 +73,17 @@ func Up(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err := ensureGuest(ctx, cfg, n.st); err != nil {
 			return err
 		}
-		ctl, err := startController(ctx, g, cfg, n.nc, n.st, log)
+		// The invoker shares the process: the controller calls it directly
+		// when placement picks it (controller.Deps.Local), NATS otherwise.
+		inv, err := newInvoker(cfg, n.nc, n.st, log)
 		if err != nil {
 			return err
 		}
-		if err := startInvoker(ctx, g, cfg, n.nc, n.st, log); err != nil {
+		ctl, err := startController(ctx, g, cfg, n.nc, n.st, inv, log)
+		if err != nil {
 			return err
 		}
+		g.Go("invoker", func() error { return inv.Run(ctx) })
 		// Open the API only once the controller knows the local invoker, so
 		// the first invocation after "Gust is up" never meets "no invokers".
 		if err := awaitInvoker(ctx, ctl, 10*time.Second); err != nil {
@@ -129,7 +133,7 @@ func awaitInvoker(ctx context.Context, ctl *controller.Controller, limit time.Du
 // Gateway runs the API with an embedded controller library.
 func Gateway(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return runNode(ctx, cfg, "gust-gateway", func(ctx context.Context, n *node, g *group) error {
-		ctl, err := startController(ctx, g, cfg, n.nc, n.st, log)
+		ctl, err := startController(ctx, g, cfg, n.nc, n.st, nil, log)
 		if err != nil {
 			return err
 		}
@@ -150,7 +154,7 @@ func Controller(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if n.srv != nil {
 			log.Info("embedded NATS listening for the other roles", "url", n.srv.ClientURL())
 		}
-		_, err := startController(ctx, g, cfg, n.nc, n.st, log)
+		_, err := startController(ctx, g, cfg, n.nc, n.st, nil, log)
 		return err
 	})
 }
@@ -202,8 +206,14 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 	return embedded.Open(filepath.Join(cfg.DataDir, "gust.db"), embedded.Options{Retention: cfg.Retention})
 }
 
-func startController(ctx context.Context, g *group, cfg Config, nc *nats.Conn, st store.Store, log *slog.Logger) (*controller.Controller, error) {
-	ctl, err := controller.New(controller.Config{ID: cfg.InvokerID, Prefix: cfg.Prefix, AsyncReplicas: cfg.Replicas}, controller.Deps{NATS: nc, Store: st, Logger: log.With("role", "controller")})
+// startController starts a controller; local, when not nil, is the
+// invoker of this process.
+func startController(ctx context.Context, g *group, cfg Config, nc *nats.Conn, st store.Store, local *invoker.Invoker, log *slog.Logger) (*controller.Controller, error) {
+	deps := controller.Deps{NATS: nc, Store: st, Logger: log.With("role", "controller")}
+	if local != nil {
+		deps.Local = local
+	}
+	ctl, err := controller.New(controller.Config{ID: cfg.InvokerID, Prefix: cfg.Prefix, AsyncReplicas: cfg.Replicas}, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -212,22 +222,27 @@ func startController(ctx context.Context, g *group, cfg Config, nc *nats.Conn, s
 }
 
 func startInvoker(ctx context.Context, g *group, cfg Config, nc *nats.Conn, st store.Store, log *slog.Logger) error {
-	drv, err := sandboxDriver(cfg, log)
+	inv, err := newInvoker(cfg, nc, st, log)
 	if err != nil {
 		return err
 	}
-	inv, err := invoker.New(invoker.Config{
+	g.Go("invoker", func() error { return inv.Run(ctx) })
+	return nil
+}
+
+// newInvoker builds the invoker of cfg; Run starts it.
+func newInvoker(cfg Config, nc *nats.Conn, st store.Store, log *slog.Logger) (*invoker.Invoker, error) {
+	drv, err := sandboxDriver(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return invoker.New(invoker.Config{
 		ID: cfg.InvokerID, Prefix: cfg.Prefix, MemoryMB: cfg.MemoryMB, APIHost: cfg.APIHost, Prewarm: cfg.Prewarm,
 		IdleGrace: cfg.IdleGrace,
 	}, invoker.Deps{
 		NATS: nc, Store: st, Driver: drv, Logger: log.With("role", "invoker"),
 		GoCache: filepath.Join(cfg.DataDir, "gocache"),
 	})
-	if err != nil {
-		return err
-	}
-	g.Go("invoker", func() error { return inv.Run(ctx) })
-	return nil
 }
 
 func startGateway(ctx context.Context, g *group, cfg Config, st store.Store, ctl *controller.Controller, log *slog.Logger) (*gateway.Gateway, error) {
@@ -240,7 +255,16 @@ func startGateway(ctx context.Context, g *group, cfg Config, st store.Store, ctl
 	if err != nil {
 		return nil, err
 	}
-	g.Go("gateway", func() error { return gw.Run(ctx) })
+	g.Go("gateway", func() error {
+		// Listen only once the controller can take work (its streams exist),
+		// so the API never answers "no invokers" for a request it could run.
+		select {
+		case <-ctl.Ready():
+		case <-ctx.Done():
+			return nil
+		}
+		return gw.Run(ctx)
+	})
 	return gw, nil
 }
 

@@ -202,7 +202,7 @@ func TestAsyncSurvivesMissingInvoker(t *testing.T) {
 	g, gctx := newGroup(ctx)
 	defer g.Wait()
 	defer cancel()
-	ctl, err := startController(gctx, g, cfg, nc, st, quietLog())
+	ctl, err := startController(gctx, g, cfg, nc, st, nil, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}
