@@ -246,33 +246,7 @@ func startComposer(tb testing.TB, srv *server.Server, st store.Store, cfg Config
 // test.
 func runComposer(tb testing.TB, srv *server.Server, st store.Store, cfg Config) (c *Controller, stop func()) {
 	tb.Helper()
-	c, err := New(cfg, Deps{NATS: connect(tb, srv), Logger: testLogger(tb), Store: st})
-	if err != nil {
-		tb.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	select {
-	case <-c.Ready():
-	case err := <-done:
-		cancel()
-		tb.Fatalf("Run: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		tb.Fatal("controller not ready after 10s")
-	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				tb.Errorf("Run: %v", err)
-			}
-		})
-	}
-	tb.Cleanup(stop)
-	return c, stop
+	return runController(tb, cfg, Deps{NATS: connect(tb, srv), Logger: testLogger(tb), Store: st})
 }
 
 // put stores an action document in namespace guest and returns it.

@@ -128,33 +128,7 @@ func openFireStore(tb testing.TB) *embedded.Store {
 // test's end); stop waits for Run to return.
 func runStoreController(tb testing.TB, srv *server.Server, st store.Store, cfg Config) (c *Controller, stop func()) {
 	tb.Helper()
-	c, err := New(cfg, Deps{NATS: connect(tb, srv), Store: st, Logger: testLogger(tb)})
-	if err != nil {
-		tb.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	select {
-	case <-c.Ready():
-	case err := <-done:
-		cancel()
-		tb.Fatalf("Run: %v", err)
-	case <-time.After(10 * time.Second):
-		cancel()
-		tb.Fatal("controller not ready after 10s")
-	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				tb.Errorf("Run: %v", err)
-			}
-		})
-	}
-	tb.Cleanup(stop)
-	return c, stop
+	return runController(tb, cfg, Deps{NATS: connect(tb, srv), Logger: testLogger(tb), Store: st})
 }
 
 // Entities written straight into the store, as the gateway writes them.

@@ -73,7 +73,15 @@ func startController(tb testing.TB, srv *server.Server, cfg Config) *Controller 
 // startControllerLocal is startController with an in-process invoker.
 func startControllerLocal(tb testing.TB, srv *server.Server, cfg Config, local LocalInvoker) *Controller {
 	tb.Helper()
-	c, err := New(cfg, Deps{NATS: connect(tb, srv), Logger: testLogger(tb), Local: local})
+	c, _ := runController(tb, cfg, Deps{NATS: connect(tb, srv), Logger: testLogger(tb), Local: local})
+	return c
+}
+
+// runController runs a controller until stop or the end of the test; stop
+// waits for Run to return.
+func runController(tb testing.TB, cfg Config, deps Deps) (c *Controller, stop func()) {
+	tb.Helper()
+	c, err := New(cfg, deps)
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
@@ -89,13 +97,17 @@ func startControllerLocal(tb testing.TB, srv *server.Server, cfg Config, local L
 		cancel()
 		tb.Fatal("controller not ready after 10s")
 	}
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("Run: %v", err)
-		}
-	})
-	return c
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				tb.Errorf("Run: %v", err)
+			}
+		})
+	}
+	tb.Cleanup(stop)
+	return c, stop
 }
 
 // fakeInvoker stands in for an invoker at the NATS seam: it answers
