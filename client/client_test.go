@@ -515,8 +515,11 @@ func TestKeepAlive(t *testing.T) {
 	burst()
 	warm := s.newConns.Load()
 	burst()
-	if n := s.newConns.Load() - warm; n > workers/8 {
-		t.Errorf("a second burst of %d callers opened %d new connections (after %d); want at most %d", workers, n, warm, workers/8)
+	// The first burst may have served its callers with fewer connections
+	// than callers, so the second may need a few more; with Go's default
+	// idle pool (2 per host) it would reopen almost all of them.
+	if n := s.newConns.Load() - warm; n > workers/2 {
+		t.Errorf("a second burst of %d callers opened %d new connections (after %d); want at most %d", workers, n, warm, workers/2)
 	}
 }
 
