@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -48,39 +49,25 @@ func (r EntityRef) String() string {
 	return "/" + r.Path + "/" + r.Name
 }
 
-// UnmarshalJSON decodes an object or a name string.
+// UnmarshalJSON decodes an object or a name string, as whisk.EntityRef
+// does, and also keeps a bare name without a namespace: the client shows
+// what the server sent rather than refusing it.
 func (r *EntityRef) UnmarshalJSON(data []byte) error {
 	data = bytes.TrimSpace(data)
 	if bytes.Equal(data, []byte("null")) {
 		*r = EntityRef{}
 		return nil
 	}
-	if len(data) > 0 && data[0] == '"' {
+	var w whisk.EntityRef
+	if err := w.UnmarshalJSON(data); err != nil {
 		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
+		if errors.Is(err, whisk.ErrBadName) && json.Unmarshal(data, &s) == nil {
+			*r = EntityRef{Name: strings.TrimPrefix(s, "/")}
+			return nil
 		}
-		s = strings.TrimPrefix(s, "/")
-		i := strings.LastIndexByte(s, '/')
-		if i < 0 {
-			*r = EntityRef{Name: s}
-		} else {
-			*r = EntityRef{Path: s[:i], Name: s[i+1:]}
-		}
-		return nil
-	}
-	var o struct {
-		Path      string `json:"path"`
-		Namespace string `json:"namespace"`
-		Name      string `json:"name"`
-	}
-	if err := json.Unmarshal(data, &o); err != nil {
 		return err
 	}
-	if o.Path == "" {
-		o.Path = o.Namespace
-	}
-	*r = EntityRef{Path: o.Path, Name: o.Name}
+	*r = EntityRef{Path: w.Path, Name: w.Name}
 	return nil
 }
 
