@@ -57,12 +57,9 @@ func (g *Gateway) putAction(c *fiber.Ctx, p *principal, _ time.Time) error {
 	if err != nil {
 		return err
 	}
-	overwrite, err := queryBool(c, "overwrite")
-	if err != nil {
-		return err
-	}
 	var req actionPut
-	if err := decodePut(c, &req); err != nil {
+	overwrite, err := readPut(c, &req)
+	if err != nil {
 		return err
 	}
 	pkg, name = strings.Clone(pkg), strings.Clone(name)

@@ -109,15 +109,18 @@ func (g *Gateway) listPageOf(c *fiber.Ctx, ns, collection, prefix string) (docs 
 	return docs, 0, false, err
 }
 
-// decodePut decodes the body of a PUT into req; an empty body leaves req
-// as it is.
-func decodePut(c *fiber.Ctx, req any) error {
+// readPut reads a PUT: its ?overwrite flag, then its body into req (an
+// empty body leaves req as it is).
+func readPut(c *fiber.Ctx, req any) (overwrite bool, err error) {
+	if overwrite, err = queryBool(c, "overwrite"); err != nil {
+		return false, err
+	}
 	if body := trimSpace(c.Body()); len(body) > 0 {
 		if err := json.Unmarshal(body, req); err != nil {
-			return errorf(whisk.ErrBadRequest, "The request content was malformed: %v", err)
+			return false, errorf(whisk.ErrBadRequest, "The request content was malformed: %v", err)
 		}
 	}
-	return nil
+	return overwrite, nil
 }
 
 // namedDoc resolves the path of a trigger or rule (namedEntity) and reads

@@ -264,12 +264,9 @@ func (g *Gateway) putPackage(c *fiber.Ctx, p *principal, now time.Time) error {
 	if name == reservedPackage {
 		return errorf(whisk.ErrBadRequest, "Package name '%s' is reserved.", name)
 	}
-	overwrite, err := queryBool(c, "overwrite")
-	if err != nil {
-		return err
-	}
 	var req packagePut
-	if err := decodePut(c, &req); err != nil {
+	overwrite, err := readPut(c, &req)
+	if err != nil {
 		return err
 	}
 	ctx := g.reqCtx

@@ -89,12 +89,9 @@ func (g *Gateway) putRule(c *fiber.Ctx, p *principal, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	overwrite, err := queryBool(c, "overwrite")
-	if err != nil {
-		return err
-	}
 	var req rulePut
-	if err := decodePut(c, &req); err != nil {
+	overwrite, err := readPut(c, &req)
+	if err != nil {
 		return err
 	}
 	trigger, hasTrigger, err := parseRef(req.Trigger, ns)

@@ -99,12 +99,9 @@ func (g *Gateway) putTrigger(c *fiber.Ctx, p *principal, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	overwrite, err := queryBool(c, "overwrite")
-	if err != nil {
-		return err
-	}
 	var req triggerPut
-	if err := decodePut(c, &req); err != nil {
+	overwrite, err := readPut(c, &req)
+	if err != nil {
 		return err
 	}
 	ctx := g.reqCtx
