@@ -74,6 +74,7 @@ type container struct {
 	freed     bool // its memory left the pool's account
 	destroyer bool // a goroutine has taken on destroying it
 	retired   bool // never reuse; destroy when the last activation leaves
+	refill    bool // a stem cell taken: kick the refill at its first release
 	// ready is closed when a shared (maxConc > 1) container's /init ends;
 	// initFail is set before that when it failed.
 	ready    chan struct{}

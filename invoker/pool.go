@@ -391,7 +391,7 @@ func (p *pool) tryNewLocked(d *demand) (grant, bool) {
 			}
 			pg.used++
 			p.adoptLocked(c, d, cInit)
-			p.poke(p.kick)
+			c.refill = true
 			return grant{c: c, start: startPrewarmed, ready: nil}, true
 		}
 	}
@@ -541,6 +541,13 @@ func (p *pool) initFailed(c *container, err error) {
 // relRetire when the last activation leaves.
 func (p *pool) release(c *container, how relKind) {
 	p.mu.Lock()
+	if c.refill {
+		// Its replacement starts now that the stem cell's first activation
+		// is over: started at once, it took a core from that /init and
+		// /run (the janitor's sweep refills anyway if this one runs long).
+		c.refill = false
+		p.poke(p.kick)
+	}
 	c.active--
 	if c.active == 0 && c.maxConc == 1 && c.kp != nil {
 		c.kp.busy--

@@ -68,6 +68,11 @@ function isIdentifier(s) {
 function loadFile(file, name) {
   let src = fs.readFileSync(file, 'utf8');
   if (src.startsWith('#!')) src = '//' + src.slice(2);
+  return evaluate(file, src, name);
+}
+
+// evaluate runs src as the CommonJS module file and returns its function name.
+function evaluate(file, src, name) {
   const wrapper = '(function (exports, require, module, __filename, __dirname) {' + src +
     '\n;return typeof ' + name + " === 'undefined' ? undefined : " + name + ';\n})';
   const fn = vm.runInThisContext(wrapper, { filename: file });
@@ -155,6 +160,33 @@ function run(line) {
   }
 }
 
+// warm runs the init and run paths once on a built-in action before any code
+// arrives, so that a stem cell's /init and first run find V8's code for them
+// compiled (about 0.6 ms of a prewarmed start). It leaves no trace: nothing
+// is cached, env and cwd are restored, its output goes to /dev/null.
+function warm() {
+  const cwd = process.cwd();
+  try {
+    const f = evaluate(path.join(__dirname, 'warm.js'), 'function main(p) { return { ok: [p] }; }', 'main');
+    const msg = JSON.parse('{"value":{"a":1},"activation_id":"0"}');
+    process.env.__OW_ACTIVATION_ID = msg.activation_id;
+    delete process.env.__OW_ACTIVATION_ID;
+    const s = JSON.stringify(f(msg.value));
+    fs.statSync(__filename).isDirectory();
+    process.chdir(__dirname);
+    const fd = fs.openSync('/dev/null', 'w');
+    fs.writeSync(fd, Buffer.from(s + '\n', 'utf8'), 0);
+    fs.closeSync(fd);
+    isIdentifier('main');
+    // process.stdout and process.stderr are built on their first use.
+    void (process.stdout.writableLength + process.stderr.writableLength);
+  } catch (e) {
+    // A failed warm-up costs only the time it would have saved.
+  }
+  process.chdir(cwd);
+}
+
+warm();
 let inited = false;
 let pending = '';
 process.stdin.setEncoding('utf8');
@@ -176,3 +208,5 @@ process.stdin.on('data', (chunk) => {
   }
 });
 process.stdin.on('end', () => process.exit(0));
+// An empty line, skipped by the handler, warms the stdin stream's path.
+process.stdin.push('\n');
