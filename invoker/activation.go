@@ -204,6 +204,7 @@ func (inv *Invoker) init(ctx context.Context, r *run, c *container, shared bool)
 	timeout := time.Duration(r.limits.Timeout) * time.Millisecond
 	ictx, cancel := context.WithTimeout(ctx, timeout)
 	answered, err := c.rt.init(ictx, req)
+	timedOut := ictx.Err() != nil || errors.Is(err, context.DeadlineExceeded) // before cancel ends ictx
 	cancel()
 	r.inited, r.initTime = true, time.Since(r.start)
 	if answered && !shared {
@@ -216,7 +217,7 @@ func (inv *Invoker) init(ctx context.Context, r *run, c *container, shared bool)
 	switch {
 	case ctx.Err() != nil:
 		return fail(err)
-	case !answered && ictx.Err() != nil:
+	case !answered && timedOut:
 		r.developerError(msgInitTimeout(r.limits.Timeout))
 		r.timeout = true
 	case answered:
@@ -252,6 +253,9 @@ func (inv *Invoker) runOnce(ctx context.Context, r *run, c *container, shared bo
 	}
 	rctx, cancel := context.WithDeadline(ctx, deadline)
 	out, err := c.rt.run(rctx, req)
+	// Before cancel, which ends rctx too; a pipe's or a connection's deadline
+	// can fire a moment before rctx's timer.
+	timedOut := rctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)
 	cancel()
 	r.end = time.Now()
 	how := relOK
@@ -275,7 +279,7 @@ func (inv *Invoker) runOnce(ctx context.Context, r *run, c *container, shared bo
 	case ctx.Err() != nil:
 		inv.pool.release(c, relKill)
 		return fmt.Errorf("%w: %w", ErrShuttingDown, err)
-	case rctx.Err() != nil:
+	case timedOut:
 		r.developerError(whisk.TimeoutMessage(r.limits.Timeout))
 		r.timeout = true
 		how = relKill
@@ -321,6 +325,11 @@ func resultMessage(r *run) string {
 // reason (e.g. that the action exceeded its memory limit) when it knows
 // one, else OpenWhisk's generic message.
 func exitMessage(c *container, fallback string) string {
+	// A sandbox that lives on (its proxy, after the launcher was OOM-killed)
+	// knows the reason already.
+	if reason := c.exitReason(); reason != "" {
+		return reason
+	}
 	t := time.NewTimer(50 * time.Millisecond)
 	defer t.Stop()
 	select {

@@ -256,6 +256,15 @@ func (l *logCollector) finish(wait time.Duration, afterInit bool) []string {
 	return lines
 }
 
+// sentinels writes the log sentinels on both streams, for a runtime that
+// is run directly (the proxy writes them otherwise).
+func (l *logCollector) sentinels() {
+	_, _ = l.wOut.Write(sentinelLine)
+	_, _ = l.wErr.Write(sentinelLine)
+}
+
+var sentinelLine = []byte(whisk.LogSentinel + "\n")
+
 // writers are the ends the sandbox writes its stdout and stderr to.
 func (l *logCollector) writers() (stdout, stderr *os.File) { return l.wOut, l.wErr }
 

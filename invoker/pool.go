@@ -128,7 +128,7 @@ type pool struct {
 	cfg       poolConfig
 	drv       sandbox.Driver
 	log       *slog.Logger
-	newClient func(sandbox.Sandbox) runtimeClient
+	newClient func(sandbox.Sandbox, *logCollector) runtimeClient
 	seq       atomic.Uint64
 
 	mu      sync.Mutex
@@ -150,7 +150,7 @@ type pool struct {
 	wg      sync.WaitGroup
 }
 
-func newPool(cfg poolConfig, drv sandbox.Driver, log *slog.Logger, newClient func(sandbox.Sandbox) runtimeClient) *pool {
+func newPool(cfg poolConfig, drv sandbox.Driver, log *slog.Logger, newClient func(sandbox.Sandbox, *logCollector) runtimeClient) *pool {
 	p := &pool{
 		cfg:       cfg,
 		drv:       drv,
@@ -746,7 +746,7 @@ func (p *pool) startSandbox(ctx context.Context, c *container) error {
 	}
 	c.sb, c.logs = sb, logs
 	c.pauser, _ = sb.(sandbox.Pauser)
-	c.rt = p.newClient(sb)
+	c.rt = p.newClient(sb, logs)
 	return nil
 }
 

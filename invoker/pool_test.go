@@ -24,7 +24,7 @@ func testPool(t *testing.T, drv *fakeDriver, mutate func(*poolConfig)) *pool {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	p := newPool(cfg, drv, discardLogger(), func(sandbox.Sandbox) runtimeClient { return nopClient{} })
+	p := newPool(cfg, drv, discardLogger(), func(sandbox.Sandbox, *logCollector) runtimeClient { return nopClient{} })
 	t.Cleanup(p.close)
 	return p
 }

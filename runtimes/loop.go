@@ -198,6 +198,52 @@ func (l *loop) run(body, dst []byte) ([]byte, error) {
 	return res, nil
 }
 
+// handOver gives the launcher's protocol pipes away (their descriptors stay
+// open until stop): runs fail with msgHandedOver from then on.
+func (l *loop) handOver() ([]int, error) {
+	if l.concurrent {
+		return nil, errors.New("a concurrent launcher cannot be handed over")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.broken != nil {
+		return nil, l.broken
+	}
+	in, err := rawFD(l.stdin)
+	if err != nil {
+		return nil, err
+	}
+	out, err := rawFD(l.out)
+	if err != nil {
+		return nil, err
+	}
+	l.broken = runError(msgHandedOver)
+	return []int{in, out}, nil
+}
+
+// takeBack undoes a handOver whose answer could not be sent.
+func (l *loop) takeBack() {
+	l.mu.Lock()
+	if l.broken == runError(msgHandedOver) {
+		l.broken = nil
+	}
+	l.mu.Unlock()
+}
+
+// rawFD is f's descriptor, left in its non-blocking mode (File.Fd would
+// switch it to blocking for everyone sharing it).
+func rawFD(f *os.File) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	if err := rc.Control(func(u uintptr) { fd = int(u) }); err != nil {
+		return -1, err
+	}
+	return fd, nil
+}
+
 // fail marks the loop unusable after an I/O error and returns the developer
 // error every later run gets. Called with mu held.
 func (l *loop) fail(ioErr error) error {

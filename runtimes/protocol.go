@@ -61,6 +61,18 @@ type RunRequest struct {
 // application errors and the marker header tells them apart from developer
 // errors, which are 502 too when the action is at fault.
 //
+// POST /gust/handover (Gust's extension) answers:
+//
+//	200 {"trusted":bool}  with the launcher's stdin and fd 3 passed as
+//	                      SCM_RIGHTS: the caller speaks the line protocol
+//	                      below itself (Direct), prints the log sentinels
+//	                      after each run, and the proxy refuses /run (502)
+//	409 {"error":…}       not initialized, a native executable (a process per
+//	                      run), a concurrent launcher, or a broken one
+//
+// The connection closes after the answer. A stock OpenWhisk proxy answers
+// 404, and the caller keeps using /run.
+//
 // After every /init and /run the proxy prints LogSentinel on stdout and on
 // stderr, after the launcher's own output (both share the same descriptors),
 // and before it answers.
@@ -78,6 +90,8 @@ const (
 	msgAbnormalRun   = "The action did not produce a valid response and exited unexpectedly."
 	msgInitTwice     = "Cannot initialize the action more than once."
 	msgNotInit       = "The action has not been initialized."
+	msgHandedOver    = "The runtime's launcher was handed over to the invoker: /run goes to it directly."
+	msgNoHandover    = "This runtime cannot be handed over: only an initialized launcher taking one run at a time can."
 )
 
 // The launcher side: the actionloop line protocol.

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gust-faas/gust/internal/reexec"
 	"github.com/gust-faas/gust/whisk"
+	"golang.org/x/sys/unix"
 )
 
 // The proxy's re-exec entry point and its environment.
@@ -278,6 +279,7 @@ const (
 	routeNone = iota
 	routeInit
 	routeRun
+	routeHandover
 )
 
 func (p *proxy) serveConn(c net.Conn) {
@@ -314,6 +316,12 @@ func (p *proxy) serveConn(c net.Conn) {
 				return
 			}
 			continue
+		}
+		if route == routeHandover {
+			if sc.discardBody() {
+				p.handover(sc)
+			}
+			return
 		}
 		limit := int64(maxRunBody)
 		if route == routeInit {
@@ -370,6 +378,8 @@ func readRequestLine(r *bufio.Reader) (route int, post, http10 bool, err error) 
 		route = routeInit
 	case "/run":
 		route = routeRun
+	case handoverPath:
+		route = routeHandover
 	}
 	return route, string(method) == "POST", http10, nil
 }
@@ -498,6 +508,37 @@ func (p *proxy) handleRun(sc *srvConn, body []byte) (int, bool, []byte) {
 		return http.StatusBadGateway, true, res
 	default:
 		return http.StatusBadGateway, false, errorBody(msgNotDictionary)
+	}
+}
+
+// handover serves POST /gust/handover, Gust's extension of the protocol
+// (protocol.go): the answer carries the launcher's stdin and fd 3, and /run
+// is refused from then on. The connection closes after it.
+func (p *proxy) handover(sc *srvConn) {
+	uc, _ := sc.c.(*net.UnixConn)
+	var l *loop
+	if rp := p.runner.Load(); rp != nil {
+		l, _ = (*rp).(*loop)
+	}
+	if uc == nil || l == nil {
+		sc.respond(http.StatusConflict, false, errorBody(msgNoHandover), true)
+		return
+	}
+	fds, err := l.handOver()
+	if err != nil {
+		sc.respond(http.StatusConflict, false, errorBody(err.Error()), true)
+		return
+	}
+	body := `{"trusted":false}`
+	if l.trusted() {
+		body = `{"trusted":true}`
+	}
+	b := append(sc.out[:0], "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "...)
+	b = appendInt(b, len(body))
+	b = append(b, "\r\n\r\n"...)
+	b = append(b, body...)
+	if _, _, err := uc.WriteMsgUnix(b, unix.UnixRights(fds...), nil); err != nil {
+		l.takeBack() // nobody has the pipes: keep serving /run
 	}
 }
 

@@ -45,8 +45,8 @@ function send(id, result) {
   // Output past the pipe's buffer waits in Node's memory; answering before
   // it is written would let the proxy's sentinel overtake it and put these
   // lines into the next activation's logs.
+  if (process.stdout.writableLength === 0 && process.stderr.writableLength === 0) return writeOut(line);
   const pending = [process.stdout, process.stderr].filter((st) => st.writableLength > 0);
-  if (pending.length === 0) return writeOut(line);
   Promise.all(pending.map((st) => new Promise((r) => st.once('drain', r)))).then(() => writeOut(line));
 }
 
@@ -129,6 +129,28 @@ async function init(msg) {
   writeOut('{"ok":true}');
 }
 
+// exported holds the __OW_* values last set, by key: each process.env
+// assignment is a native call, and most of the values (namespace, action,
+// version, key) are the same run after run, so only changes are set.
+const exported = new Map();
+
+function exportContext(msg) {
+  for (const k in msg) {
+    if (k === 'value') continue;
+    const v = msg[k];
+    const s = typeof v === 'string' ? v : JSON.stringify(v);
+    let e = exported.get(k);
+    if (e === undefined) {
+      e = { name: '__OW_' + k.toUpperCase(), value: undefined };
+      exported.set(k, e);
+    }
+    if (e.value !== s) {
+      process.env[e.name] = s;
+      e.value = s;
+    }
+  }
+}
+
 function run(line) {
   let id = null;
   if (concurrent) {
@@ -142,11 +164,7 @@ function run(line) {
   } catch (e) {
     return send(id, { error: 'invalid run request: ' + errorText(e) });
   }
-  for (const k in msg) {
-    if (k === 'value') continue;
-    const v = msg[k];
-    process.env['__OW_' + k.toUpperCase()] = typeof v === 'string' ? v : JSON.stringify(v);
-  }
+  exportContext(msg);
   let result;
   try {
     result = main(msg.value === undefined || msg.value === null ? {} : msg.value);

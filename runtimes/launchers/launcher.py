@@ -152,6 +152,9 @@ def load(msg):
     return fn
 
 
+_exported = {}  # the __OW_* values last set, by run key
+
+
 def run(fn, line):
     try:
         msg = loads(line.decode('utf-8'))
@@ -160,7 +163,12 @@ def run(fn, line):
     for k in msg:
         if k != 'value':
             v = msg[k]
-            os.environ['__OW_' + k.upper()] = v if isinstance(v, str) else dumps(v)
+            v = v if isinstance(v, str) else dumps(v)
+            # Only changes are exported: each one is a putenv, and most of
+            # the values are the same run after run.
+            if _exported.get(k) != v:
+                os.environ['__OW_' + k.upper()] = v
+                _exported[k] = v
     args = msg.get('value')
     if args is None:
         args = {}

@@ -1,0 +1,178 @@
+package runtimes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gust-faas/gust/whisk"
+)
+
+// handedOver is a proxy whose launcher was handed over after /init.
+func handedOver(t *testing.T, kind, scenario string) (*proxyProc, *Direct) {
+	t.Helper()
+	p := started(t, kind, scenario, "")
+	d, err := p.client.Handover(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatalf("Handover: %v", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return p, d
+}
+
+// TestHandoverRuns: after a handover, Direct gets the results Client.Run
+// got from the proxy, the proxy refuses /run, and a second handover is
+// refused.
+func TestHandoverRuns(t *testing.T) {
+	for _, kind := range []string{whisk.KindNode, whisk.KindPython, whisk.KindGo} {
+		t.Run(kind, func(t *testing.T) {
+			p, d := handedOver(t, kind, "hello")
+			ctx := ctxT(t, 10*time.Second)
+			// A value with line breaks, which must not split the line.
+			for i, name := range []string{"Ada", "Grace"} {
+				res, err := d.Run(ctx, runReq("{\"name\":\r\n \""+name+"\"}"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !res.Success() || res.StatusCode != http.StatusOK {
+					t.Fatalf("run %d: status %d (%d) %s\nstderr:\n%s", i, res.StatusCode, res.Status, res.Body, p.stderr.String())
+				}
+				jsonEqual(t, res.Body, `{"payload":"Hello, `+name+`","activation":"0123456789abcdef0123456789abcdef","initParam":"hi","leak":""}`)
+			}
+			// The action's output reached the sandbox's streams; of the
+			// sentinels only /init's is the proxy's (the caller prints the
+			// runs' ones).
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+				stdout := p.stdout.String()
+				if strings.Count(stdout, "log line\n") == 2 && strings.Count(stdout, whisk.LogSentinel) == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("stdout = %q, want the /init sentinel and the two runs' log lines", stdout)
+				}
+			}
+			res, err := p.client.Run(ctx, runReq(`{}`))
+			if err != nil || !res.DeveloperError() || !strings.Contains(string(res.Body), "handed over") {
+				t.Errorf("/run after the handover = %+v %s, %v; want a developer error saying it was handed over", res, res.Body, err)
+			}
+			if _, err := p.client.Handover(ctx); !errors.Is(err, ErrNoHandover) {
+				t.Errorf("second Handover: %v, want ErrNoHandover", err)
+			}
+		})
+	}
+}
+
+// TestHandoverOutcomes: application and developer errors are classified as
+// the proxy classifies them; a launcher that dies is a transport error.
+func TestHandoverOutcomes(t *testing.T) {
+	tests := []struct {
+		scenario   string
+		wantStatus int    // whisk status; 0: an error, no result
+		wantError  string // substring of the result's "error"
+	}{
+		{"apperror", whisk.StatusApplicationError, "boom"},
+		{"exception", whisk.StatusApplicationError, "bad"},
+		{"nondict", whisk.StatusDeveloperError, msgNotDictionary},
+		{"crash", 0, ""},
+	}
+	for _, tt := range tests {
+		for _, kind := range []string{whisk.KindNode, whisk.KindPython, whisk.KindGo} {
+			t.Run(tt.scenario+"/"+kind, func(t *testing.T) {
+				_, d := handedOver(t, kind, tt.scenario)
+				ctx := ctxT(t, 10*time.Second)
+				res, err := d.Run(ctx, runReq(`{}`))
+				if tt.wantStatus == 0 {
+					if err == nil || ctx.Err() != nil {
+						t.Fatalf("Run = %+v %s, %v; want a transport error", res, res.Body, err)
+					}
+					if _, err := d.Run(ctx, runReq(`{}`)); err == nil {
+						t.Error("a broken Direct ran again")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				var body struct{ Error string }
+				if res.Status != tt.wantStatus || json.Unmarshal(res.Body, &body) != nil || !strings.Contains(body.Error, tt.wantError) {
+					t.Fatalf("Run = status %d %s, want %d with an error containing %q", res.Status, res.Body, tt.wantStatus, tt.wantError)
+				}
+			})
+		}
+	}
+}
+
+// TestHandoverRefused: runtimes that are not one launcher taking one run at
+// a time keep their proxy.
+func TestHandoverRefused(t *testing.T) {
+	t.Run("uninitialized", func(t *testing.T) {
+		needInterpreter(t, whisk.KindPython)
+		p := startProxy(t, whisk.KindPython)
+		if _, err := p.client.Handover(ctxT(t, 5*time.Second)); !errors.Is(err, ErrNoHandover) {
+			t.Errorf("Handover = %v, want ErrNoHandover", err)
+		}
+	})
+	t.Run("blackbox", func(t *testing.T) {
+		p := started(t, whisk.KindBlackbox, "hello", "")
+		ctx := ctxT(t, 5*time.Second)
+		if _, err := p.client.Handover(ctx); !errors.Is(err, ErrNoHandover) {
+			t.Errorf("Handover = %v, want ErrNoHandover", err)
+		}
+		if res, err := p.client.Run(ctx, runReq(`{"name":"Ada"}`)); err != nil || !res.Success() {
+			t.Errorf("/run after a refused handover = %s, %v", res.Body, err)
+		}
+	})
+	t.Run("concurrent", func(t *testing.T) {
+		needInterpreter(t, whisk.KindNode)
+		p := startProxy(t, whisk.KindNode)
+		ctx := ctxT(t, 10*time.Second)
+		v := InitValue{Code: `function main(p) { return p; }`, Env: map[string]string{"__OW_ALLOW_CONCURRENT": "true"}}
+		if err := p.client.Init(ctx, &InitRequest{Value: v}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.client.Handover(ctx); !errors.Is(err, ErrNoHandover) {
+			t.Errorf("Handover = %v, want ErrNoHandover", err)
+		}
+	})
+}
+
+// TestDirectDeadline: a run past its deadline or cancelled returns ctx's
+// error promptly and breaks the Direct.
+func TestDirectDeadline(t *testing.T) {
+	needInterpreter(t, whisk.KindPython)
+	for _, cancelled := range []bool{false, true} {
+		p := startProxy(t, whisk.KindPython)
+		code := "import time\ndef main(args):\n    time.sleep(30)\n    return {}\n"
+		if err := p.client.Init(ctxT(t, 10*time.Second), &InitRequest{Value: InitValue{Code: code}}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := p.client.Handover(ctxT(t, 5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		want := context.DeadlineExceeded
+		if cancelled {
+			ctx, cancel = context.WithCancel(context.Background())
+			time.AfterFunc(200*time.Millisecond, cancel)
+			want = context.Canceled
+		}
+		start := time.Now()
+		_, err = d.Run(ctx, runReq(`{}`))
+		cancel()
+		if !errors.Is(err, want) {
+			t.Fatalf("Run error = %v, want %v", err, want)
+		}
+		if el := time.Since(start); el > 5*time.Second {
+			t.Errorf("Run returned after %v", el)
+		}
+		if _, err := d.Run(context.Background(), runReq(`{}`)); err == nil {
+			t.Error("a Direct ran again after a timeout")
+		}
+		d.Close()
+	}
+}
