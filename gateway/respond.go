@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -97,16 +98,20 @@ func requestID(c *fiber.Ctx) string {
 	return string(c.Response().Header.PeekBytes(keyRequestID))
 }
 
-// newID fills id with 32 lowercase hex digits of a random (version 4) UUID,
-// OpenWhisk's activation id format. The bits come from math/rand/v2's
-// ChaCha8 generator, seeded by the OS: unique and unpredictable enough for
-// ids that are not secrets (records are readable only by their namespace),
-// at a fraction of a getrandom call.
+// newID fills id with 32 lowercase hex digits of a time-ordered (version 7)
+// UUID: the Unix time in milliseconds, then 74 random bits. OpenWhisk's
+// activation ids are 32 opaque hex digits; ordering them by time makes the
+// stores' inserts of records sequential rather than scattered over the
+// whole index (a bbolt commit of scattered keys rewrites a page per record).
+// The random bits come from math/rand/v2's ChaCha8 generator, seeded by the
+// OS: unique and unpredictable enough for ids that are not secrets (records
+// are readable only by their namespace), at a fraction of a getrandom call.
 func newID(id *[32]byte) {
 	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	ms := uint64(time.Now().UnixMilli())
+	binary.BigEndian.PutUint64(b[:8], ms<<16|rand.Uint64()&0xffff)
 	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-	b[6] = b[6]&0x0f | 0x40
+	b[6] = b[6]&0x0f | 0x70
 	b[8] = b[8]&0x3f | 0x80
 	hex.Encode(id[:], b[:])
 }
