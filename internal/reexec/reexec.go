@@ -13,7 +13,7 @@ var entries = map[string]func(){}
 
 // Register names an entry point. Call it from an init function.
 func Register(name string, main func()) {
-	if _, dup := entries[name]; dup {
+	if _, dup := entries[name]; dup || name == identityEntry {
 		panic(fmt.Sprintf("reexec: %q registered twice", name))
 	}
 	entries[name] = main
@@ -26,6 +26,12 @@ func Init() bool {
 	name := os.Getenv(envKey)
 	if name == "" {
 		return false
+	}
+	if name == identityEntry {
+		if _, err := os.Stdout.Write(appendIdentity(nil)); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	main, ok := entries[name]
 	if !ok {
@@ -45,8 +51,10 @@ func Self() string { return "/proc/self/exe" }
 // args. The caller sets the rest (env, files, SysProcAttr) before Start; the
 // entry point is selected through the environment, so a caller that replaces
 // cmd.Env must keep Env(name) in it.
-func Command(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(Self(), args...)
+func Command(name string, args ...string) *exec.Cmd { return command(Self(), name, args...) }
+
+func command(path, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(path, args...)
 	cmd.Args[0] = "gust-" + name
 	cmd.Env = append(os.Environ(), Env(name))
 	return cmd

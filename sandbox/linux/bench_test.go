@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gust-faas/gust/internal/reexec"
 	"github.com/gust-faas/gust/runtimes"
 	"github.com/gust-faas/gust/sandbox"
 	"github.com/gust-faas/gust/sandbox/linux"
@@ -144,11 +146,14 @@ func BenchmarkWarmRun(b *testing.B) {
 // kind: Create (directories, cgroups, clone, first attach, root file
 // system), Start (privileges dropped, the proxy started until its socket
 // accepts), /init and the first /run, with the first attach's share of
-// Create measured apart by a cgroup created just before.
+// Create measured apart by a cgroup created just before. The init and the
+// proxy are this test binary, or the gust-sandbox binary GUST_SANDBOX_BIN
+// names:
 //
 //	go test -run ^$ -bench ColdStartRuntime -benchtime 20x ./sandbox/linux/
+//	make && GUST_SANDBOX_BIN=$PWD/bin/gust-sandbox go test -run ^$ -bench ColdStartRuntime -benchtime 20x ./sandbox/linux/
 func BenchmarkColdStartRuntime(b *testing.B) {
-	d, _ := newDriver(b, linux.Config{ProxyEntry: runtimes.ProxyEntry})
+	d, _ := newDriver(b, linux.Config{ProxyEntry: runtimes.ProxyEntry, SandboxBin: sandboxBin(b)})
 	codes := map[string]string{
 		whisk.KindPython: "def main(args):\n    return {}\n",
 		whisk.KindNode:   "function main(params) {\n  return {};\n}\n",
@@ -195,4 +200,27 @@ func BenchmarkColdStartRuntime(b *testing.B) {
 			b.ReportMetric(float64(first.Microseconds())/n/1000, "run-ms")
 		})
 	}
+}
+
+// sandboxBin returns the gust-sandbox binary that GUST_SANDBOX_BIN names,
+// or "". A test binary has no build identity of its own: it takes the
+// binary's, so that the driver uses the binary it was given (and fails the
+// benchmark if it would not, rather than measure the fallback).
+func sandboxBin(b *testing.B) string {
+	path := os.Getenv(reexec.EnvSandboxBin)
+	if path == "" || path == "none" {
+		return ""
+	}
+	info, err := reexec.Probe(context.Background(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	old := reexec.Build
+	reexec.Build = info.Identity
+	b.Cleanup(func() { reexec.Build = old })
+	if _, err := reexec.Sandbox(path, "sandbox-init", runtimes.ProxyEntry); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("the init and the proxy are %s", path)
+	return path
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +23,12 @@ import (
 // mount holds none of them (like hugetlb-only /sys/fs/cgroup/unified) counts
 // as v1.
 type cgroupHost struct {
-	v2     string            // the cgroup2 mount point, "" on v1
+	v2 string // the cgroup2 mount point, "" on v1
+	// ctls are the v2 controllers enabled down to the sandboxes' cgroups;
+	// create writes only the limit files of these. Detection sets
+	// v2Controllers, all of them, or fails; only tests build a host with
+	// fewer (newV2Host), on a cgroup2 mount that lacks them.
+	ctls   []string
 	v1     map[string]string // controller -> v1 mount point
 	parent string            // relative path of the driver's parent cgroup
 }
@@ -32,6 +38,12 @@ var v1Controllers = []string{"memory", "cpu", "pids", "freezer"}
 
 // v2Controllers must be enabled down to a sandbox's cgroup.
 var v2Controllers = []string{"memory", "cpu", "pids"}
+
+// newV2Host returns a v2 host whose sandboxes' cgroups are made under
+// parent, relative to the cgroup2 mount mnt, with the controllers ctls.
+func newV2Host(mnt, parent string, ctls []string) *cgroupHost {
+	return &cgroupHost{v2: mnt, ctls: ctls, parent: parent}
+}
 
 // detectCgroups reads /proc/self/mountinfo.
 func detectCgroups(parent string) (*cgroupHost, error) {
@@ -90,9 +102,7 @@ func parseCgroups(mountinfo io.Reader, controllers func(mnt string) ([]byte, err
 				continue
 			}
 			if hasAll(strings.Fields(string(b)), v2Controllers) {
-				h.v2 = mnt
-				h.v1 = nil
-				return h, nil
+				return newV2Host(mnt, parent, v2Controllers), nil
 			}
 		}
 	}
@@ -144,7 +154,10 @@ func (h *cgroupHost) prepare() error {
 		return nil
 	}
 	dir := h.v2
-	enable := "+" + strings.Join(v2Controllers, " +")
+	var enable string
+	if len(h.ctls) > 0 {
+		enable = "+" + strings.Join(h.ctls, " +")
+	}
 	for _, part := range append([]string{""}, strings.Split(h.parent, "/")...) {
 		if part != "" {
 			dir = filepath.Join(dir, part)
@@ -152,7 +165,16 @@ func (h *cgroupHost) prepare() error {
 				return fmt.Errorf("%w: %w", ErrNoCgroups, err)
 			}
 		}
+		if enable == "" {
+			continue
+		}
 		if err := writeFile(filepath.Join(dir, "cgroup.subtree_control"), enable); err != nil {
+			if errors.Is(err, unix.EBUSY) {
+				// v2 hands controllers down only from a cgroup without
+				// processes (the real root is exempt, a cgroup
+				// namespace's root is not).
+				return fmt.Errorf("%w: enabling %s in %s: it holds processes; move them into a child cgroup (deploy/docker-entrypoint.sh does in a container): %w", ErrNoCgroups, enable, dir, err)
+			}
 			return fmt.Errorf("%w: enabling %s in %s: %w", ErrNoCgroups, enable, dir, err)
 		}
 	}
@@ -223,13 +245,16 @@ func (h *cgroupHost) create(id string, memMB, pidsMax int) (_ *cgroup, err error
 			return nil, err
 		}
 		cg.mem, cg.pids, cg.freezer = dir, dir, dir
-		for _, w := range []struct{ file, value string }{
-			{"memory.max", limit},
-			{"memory.swap.max", "0"},
-			{"memory.oom.group", "1"},
-			{"cpu.weight", strconv.Itoa(cpuWeight(memMB))},
-			{"pids.max", strconv.Itoa(pidsMax)},
+		for _, w := range []struct{ ctl, file, value string }{
+			{"memory", "memory.max", limit},
+			{"memory", "memory.swap.max", "0"},
+			{"memory", "memory.oom.group", "1"},
+			{"cpu", "cpu.weight", strconv.Itoa(cpuWeight(memMB))},
+			{"pids", "pids.max", strconv.Itoa(pidsMax)},
 		} {
+			if !slices.Contains(h.ctls, w.ctl) {
+				continue
+			}
 			err := writeFile(filepath.Join(dir, w.file), w.value)
 			if err != nil && !(w.file == "memory.swap.max" && errors.Is(err, os.ErrNotExist)) {
 				return nil, err
@@ -370,31 +395,57 @@ func (cg *cgroup) oomKills() int {
 	return 0
 }
 
-// kill sends SIGKILL to every process in the cgroup: cgroup.kill on v2; on
-// v1 each pid in cgroup.procs, through a pidfd checked to still be in the
-// cgroup so that a recycled pid is never hit.
+// kill sends SIGKILL to every process in the cgroup: through cgroup.kill
+// on v2, else (v1, and v2 before Linux 5.14) to each process it lists.
 func (cg *cgroup) kill() {
-	if cg.host.v2 != "" {
-		_ = writeFile(filepath.Join(cg.pids, "cgroup.kill"), "1")
+	if cg.host.v2 != "" && writeFile(filepath.Join(cg.pids, "cgroup.kill"), "1") == nil {
 		return
 	}
-	b, err := os.ReadFile(filepath.Join(cg.pids, "cgroup.procs"))
+	cg.killEach()
+}
+
+// killEach sends SIGKILL to each process in cgroup.procs through a pidfd,
+// and only if its pid is still listed once the pidfd is open, so that a
+// recycled pid is never hit: the pidfd reaches its process only while it
+// lives, and a live process whose pid is listed is in the cgroup. (Unlike
+// matching /proc/<pid>/cgroup, this holds whatever the mount's root and
+// the cgroup namespace.) Processes that appear meanwhile are left to the
+// next call: remove calls it until the cgroup is empty.
+func (cg *cgroup) killEach() {
+	procs := filepath.Join(cg.pids, "cgroup.procs")
+	b, err := os.ReadFile(procs)
 	if err != nil {
 		return
 	}
-	for _, f := range strings.Fields(string(b)) {
+	pidfds := map[int]int{} // pid -> pidfd
+	defer func() {
+		for _, fd := range pidfds {
+			unix.Close(fd)
+		}
+	}()
+	for f := range strings.FieldsSeq(string(b)) {
+		pid, err := strconv.Atoi(f)
+		if _, dup := pidfds[pid]; err != nil || dup { // v1 may list a pid twice
+			continue
+		}
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			pidfds[pid] = fd
+		}
+	}
+	if len(pidfds) == 0 {
+		return
+	}
+	if b, err = os.ReadFile(procs); err != nil {
+		return
+	}
+	for f := range strings.FieldsSeq(string(b)) {
 		pid, err := strconv.Atoi(f)
 		if err != nil {
 			continue
 		}
-		fd, err := unix.PidfdOpen(pid, 0)
-		if err != nil {
-			continue
-		}
-		if mine, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid)); bytes.Contains(mine, []byte(":pids:/"+cg.rel+"\n")) {
+		if fd, ok := pidfds[pid]; ok {
 			_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 		}
-		unix.Close(fd)
 	}
 }
 

@@ -5,10 +5,13 @@
 //
 // Create makes <RunDir>/<id>/{root,sock} and the sandbox's cgroups (memory
 // limit = Spec.MemoryMB with swap off, cpu shares or weight proportional to
-// memory, a pids limit, the freezer; v1 hierarchies or pure v2, detected),
-// then starts the sandbox's init: this binary re-executed (internal/reexec,
-// entry "sandbox-init") in new user, pid, mount, uts, ipc and network
-// namespaces. The user namespace maps 0..65535 to host uids
+// memory, a pids limit, the freezer; v1 hierarchies or pure v2, detected;
+// cgroup_v2_test.go runs the v2 path, all but its limits, on a v1 host's
+// hybrid cgroup2 mount too),
+// then starts the sandbox's init: the small gust-sandbox binary when there
+// is one built with this one (Config.SandboxBin, reexec.Sandbox), else this
+// binary, re-executed (internal/reexec, entry "sandbox-init") in new user,
+// pid, mount, uts, ipc and network namespaces. The user namespace maps 0..65535 to host uids
 // UIDBase..UIDBase+65535. While the driver moves the init into the cgroups
 // (v1; on v2 it is cloned straight into its cgroup), the init builds a root
 // file system on a small tmpfs:
@@ -18,8 +21,9 @@
 //     group, hosts and hostname;
 //   - a private, size-bounded /tmp and /dev/shm; a fresh /proc; a /dev
 //     with null, zero, full, random and urandom bound from the host;
-//   - the socket directory at /run/gust, read-write, and this binary,
-//     read-only at /.gust/gust, so that the proxy can be executed inside;
+//   - the socket directory at /run/gust, read-write, and the init's own
+//     binary, read-only at /.gust/gust, so that the proxy can be executed
+//     inside;
 //
 // then pivot_roots into it, detaches the host's tree, remounts / read-only,
 // reports ready and waits. Create thus pays for the clone, the mounts and

@@ -49,6 +49,13 @@ type Config struct {
 	// runtime proxy inside the sandbox; default "runtime"
 	// (runtimes.ProxyEntry). Conformance tests set sandboxtest.StandInEntry.
 	ProxyEntry string
+	// SandboxBin is the gust-sandbox binary (cmd/gust-sandbox) that runs
+	// the init and the proxy, which starts faster than this binary. Empty:
+	// the one reexec.Sandbox finds (GUST_SANDBOX_BIN, else gust-sandbox next
+	// to the running executable), if any. A binary that was not built with
+	// this one, or lacks the init or ProxyEntry, is not used: New logs a
+	// warning and the driver re-executes this binary, as it does without one.
+	SandboxBin string
 	// Env is added to the proxy's clean environment (PATH, HOME, LANG, the
 	// socket and the kind).
 	Env []string
@@ -81,6 +88,7 @@ type Config struct {
 type Driver struct {
 	cfg  Config
 	log  *slog.Logger
+	bin  *reexec.Binary // runs the init and the proxy; nil: this binary
 	cg   *cgroupHost
 	nets *netPool
 
@@ -89,8 +97,9 @@ type Driver struct {
 
 var _ sandbox.Driver = (*Driver)(nil)
 
-// New checks the host (Available), finds the cgroup hierarchies and makes
-// the run directory and the parent cgroups.
+// New checks the host (Available), finds the cgroup hierarchies and the
+// sandbox binary (SandboxBin), and makes the run directory and the parent
+// cgroups.
 func New(cfg Config) (*Driver, error) {
 	if cfg.RunDir == "" {
 		return nil, fmt.Errorf("%w: the linux driver has no RunDir", ErrBadSpec)
@@ -146,12 +155,26 @@ func New(cfg Config) (*Driver, error) {
 		log = slog.Default()
 	}
 	d := &Driver{cfg: cfg, log: log.With("driver", "linux"), cg: cg, nets: nets}
-	d.log.Debug("linux sandbox driver ready", "cgroup_version", cg.version(), "cgroup_parent", cfg.CgroupParent)
+	// The init binds its own binary into the sandbox and starts the proxy
+	// from it: the sandbox binary must hold both.
+	d.bin, err = reexec.Sandbox(cfg.SandboxBin, initEntry, cfg.ProxyEntry)
+	if err != nil {
+		d.log.Warn("not using the sandbox binary: sandboxes re-execute this binary, and start slower", "err", err)
+	}
+	d.log.Debug("linux sandbox driver ready", "cgroup_version", cg.version(), "cgroup_parent", cfg.CgroupParent, "binary", d.binary())
 	return d, nil
 }
 
 // Name implements sandbox.Driver.
 func (d *Driver) Name() string { return "linux" }
+
+// binary names the binary that runs the init and the proxy, for logs.
+func (d *Driver) binary() string {
+	if d.bin == nil {
+		return "self"
+	}
+	return d.bin.Path()
+}
 
 // Close releases what the driver set up for all its sandboxes: the parent
 // cgroups (if no sandbox is left in them) and the nftables table of
@@ -375,7 +398,7 @@ func (s *Sandbox) launch(ctx context.Context) (err error) {
 	}
 	defer statusW.Close()
 
-	cmd := reexec.Command(initEntry)
+	cmd := s.d.bin.Command(initEntry)
 	cmd.Env = []string{reexec.Env(initEntry), envInitConfig + "=" + string(arg)}
 	cmd.ExtraFiles = []*os.File{syncR, statusW} // fdSync, fdStatus
 	cmd.Stdout = s.spec.Stdout

@@ -15,8 +15,9 @@ import (
 	"github.com/gust-faas/gust/internal/reexec"
 )
 
-// The sandbox's init is this binary re-executed at initEntry inside the new
-// namespaces. In Driver.Create it builds the root file system and reports
+// The sandbox's init is this binary, or the sandbox binary (gust-sandbox,
+// Driver.bin), re-executed at initEntry inside the new namespaces. It binds
+// its own binary read-only at exeInside and starts the proxy from it. In Driver.Create it builds the root file system and reports
 // msgReady, while the driver puts it in the sandbox's cgroups; then it
 // waits. In Sandbox.Start it drops every privilege, starts the runtime proxy
 // as the unprivileged user, reports msgStarted and stays as pid 1 to reap
@@ -51,8 +52,8 @@ var initCaps = []uintptr{
 // Paths inside the sandbox.
 const (
 	sockDirInside = "/run/gust"
-	exeInside     = "/.gust/gust"
-	sandboxUID    = 65534 // nobody
+	exeInside     = "/.gust/gust" // the init's binary: gust or gust-sandbox
+	sandboxUID    = 65534         // nobody
 )
 
 // envInitConfig carries the init's configuration, as JSON: in the

@@ -33,7 +33,9 @@ func newDriver(t testing.TB, cfg linux.Config) (*linux.Driver, string) {
 	if cfg.ProxyEntry == "" {
 		cfg.ProxyEntry = sandboxtest.StandInEntry
 	}
-	cfg.CgroupParent = filepath.Join("gust-test", filepath.Base(dir))
+	// t.TempDir's parent has a random suffix: unique among the test
+	// binaries go test runs at once (each TempDir itself is 001, 002...).
+	cfg.CgroupParent = filepath.Join("gust-test", filepath.Base(filepath.Dir(dir)))
 	d, err := linux.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

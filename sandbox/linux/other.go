@@ -15,6 +15,7 @@ import (
 type Config struct {
 	RunDir       string
 	ProxyEntry   string
+	SandboxBin   string
 	Env          []string
 	CgroupParent string
 	UIDBase      int

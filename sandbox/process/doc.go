@@ -8,7 +8,8 @@
 // started outlives it.
 //
 // A sandbox's files live in <RunDir>/<id>/: the proxy listens on rt.sock
-// there. The proxy is this binary re-executed (internal/reexec) at entry
-// point Config.ProxyEntry, with a clean environment that carries the socket
+// there. The proxy is the small gust-sandbox binary when there is one built
+// with this one (Config.SandboxBin, reexec.Sandbox), else this binary,
+// re-executed (internal/reexec) at entry point Config.ProxyEntry, with a clean environment that carries the socket
 // path and the runtime kind.
 package process

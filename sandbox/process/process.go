@@ -37,6 +37,13 @@ type Config struct {
 	// runtime proxy; default "runtime" (runtimes.ProxyEntry). Conformance
 	// tests set sandboxtest.StandInEntry.
 	ProxyEntry string
+	// SandboxBin is the gust-sandbox binary (cmd/gust-sandbox) that runs
+	// the proxy, which starts faster than this binary. Empty: the one
+	// reexec.Sandbox finds (GUST_SANDBOX_BIN, else gust-sandbox next to the
+	// running executable), if any. A binary that was not built with this
+	// one, or lacks ProxyEntry, is not used: New logs a warning and the
+	// driver re-executes this binary, as it does without one.
+	SandboxBin string
 	// Command, if set, builds the command to run instead of re-executing
 	// ProxyEntry. The driver still adds the environment (to cmd.Env, or to a
 	// clean one when cmd.Env is nil), the process group and the output.
@@ -52,12 +59,13 @@ type Config struct {
 type Driver struct {
 	cfg Config
 	log *slog.Logger
+	bin *reexec.Binary // runs the proxy; nil: this binary
 }
 
 var _ sandbox.Driver = (*Driver)(nil)
 
-// New returns a driver. Configuration errors (an empty RunDir) surface in
-// Create.
+// New returns a driver, with the sandbox binary it found (SandboxBin).
+// Configuration errors (an empty RunDir) surface in Create.
 func New(cfg Config) *Driver {
 	if cfg.ProxyEntry == "" {
 		cfg.ProxyEntry = runtimes.ProxyEntry
@@ -66,7 +74,15 @@ func New(cfg Config) *Driver {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Driver{cfg: cfg, log: log.With("driver", "process")}
+	d := &Driver{cfg: cfg, log: log.With("driver", "process")}
+	var err error
+	d.bin, err = reexec.Sandbox(cfg.SandboxBin, cfg.ProxyEntry)
+	if err != nil {
+		d.log.Warn("not using the sandbox binary: sandboxes re-execute this binary, and start slower", "err", err)
+	} else if d.bin != nil {
+		d.log.Debug("process sandboxes run the sandbox binary", "binary", d.bin.Path())
+	}
+	return d
 }
 
 // Name implements sandbox.Driver.
@@ -192,7 +208,7 @@ func (s *Sandbox) command() *exec.Cmd {
 		cmd = s.d.cfg.Command(s.spec)
 	}
 	if cmd == nil {
-		cmd = reexec.Command(s.d.cfg.ProxyEntry)
+		cmd = s.d.bin.Command(s.d.cfg.ProxyEntry)
 		cmd.Env = []string{reexec.Env(s.d.cfg.ProxyEntry)}
 	}
 	if cmd.Env == nil {
