@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/gust-faas/gust/runtimes"
 	"github.com/gust-faas/gust/sandbox"
@@ -28,17 +29,30 @@ type runOutcome struct {
 	result json.RawMessage
 }
 
-// proxyClient adapts runtimes.Client. After a successful /init of a sandbox
-// that takes one activation at a time it asks the proxy to hand the
-// launcher over, and from then on runs through runtimes.Direct: the run
-// costs a pipe write and read in the invoker instead of two more wake-ups
-// of the proxy's process. Runtimes that cannot be handed over (native
-// executables, concurrent Node.js, a stock OpenWhisk proxy) stay on /run.
+// proxyClient adapts runtimes.Client. After the first run of a sandbox that
+// takes one activation at a time it asks the proxy to hand the launcher over,
+// and from then on runs through runtimes.Direct: a run costs a pipe write and
+// read in the invoker instead of two more wake-ups of the proxy's process.
+// Runtimes that cannot be handed over (native executables, concurrent
+// Node.js, a stock OpenWhisk proxy) stay on /run.
+//
+// The handover runs on its own goroutine after the first run has answered,
+// off the cold start's critical path (it costs a new connection to a proxy
+// that is still settling: 0.3-0.7 ms measured). The pool gives the sandbox
+// to one activation at a time, so the fields need no lock: the handover
+// goroutine sets direct before it closes handing, and the next run waits
+// for handing.
 type proxyClient struct {
-	c      *runtimes.Client
-	logs   *logCollector
-	direct *runtimes.Direct // set by init, before the first run
+	c           *runtimes.Client
+	logs        *logCollector
+	canHandOver bool          // set by a successful init
+	handing     chan struct{} // a handover in flight
+	direct      *runtimes.Direct
 }
+
+// handoverTimeout bounds a handover; it is a local exchange of a few
+// hundred microseconds.
+const handoverTimeout = 5 * time.Second
 
 func newProxyClient(sb sandbox.Sandbox, logs *logCollector) runtimeClient {
 	return &proxyClient{c: runtimes.NewClient(sb.Connect), logs: logs}
@@ -46,30 +60,53 @@ func newProxyClient(sb sandbox.Sandbox, logs *logCollector) runtimeClient {
 
 func (p *proxyClient) init(ctx context.Context, req *runtimes.InitRequest) (bool, error) {
 	err := p.c.Init(ctx, req)
-	if err == nil && req.Value.Env["__OW_ALLOW_CONCURRENT"] != "true" {
-		// A failed handover leaves the proxy serving /run, as before.
-		p.direct, _ = p.c.Handover(ctx)
-	}
+	p.canHandOver = err == nil && req.Value.Env["__OW_ALLOW_CONCURRENT"] != "true"
 	return err == nil || errors.Is(err, runtimes.ErrInit), err
 }
 
 func (p *proxyClient) run(ctx context.Context, req *runtimes.RunRequest) (runOutcome, error) {
-	if p.direct == nil {
-		res, err := p.c.Run(ctx, req)
+	if p.handing != nil {
+		select {
+		case <-p.handing:
+			p.handing = nil
+		case <-ctx.Done():
+			return runOutcome{}, ctx.Err()
+		}
+	}
+	if p.direct != nil {
+		res, err := p.direct.Run(ctx, req)
+		if err == nil {
+			// What the proxy does after a /run: the launcher has flushed the
+			// action's output, so the sentinels end this activation's logs.
+			p.logs.sentinels()
+		}
 		return runOutcome{status: res.Status, result: res.Body}, err
 	}
-	res, err := p.direct.Run(ctx, req)
-	if err == nil {
-		// What the proxy does after a /run: the launcher has flushed the
-		// action's output, so the sentinels end this activation's logs.
-		p.logs.sentinels()
+	res, err := p.c.Run(ctx, req)
+	if err == nil && p.canHandOver {
+		p.canHandOver = false
+		h := make(chan struct{})
+		p.handing = h
+		go func() {
+			defer close(h)
+			hctx, cancel := context.WithTimeout(context.Background(), handoverTimeout)
+			defer cancel()
+			p.direct, _ = p.c.Handover(hctx) // refused or failed: /run goes on
+		}()
 	}
 	return runOutcome{status: res.Status, result: res.Body}, err
 }
 
 func (p *proxyClient) close() {
 	p.c.Close()
-	if p.direct != nil {
+	if h := p.handing; h != nil {
+		go func() {
+			<-h
+			if p.direct != nil {
+				p.direct.Close()
+			}
+		}()
+	} else if p.direct != nil {
 		p.direct.Close()
 	}
 }
