@@ -105,6 +105,7 @@ func readHandover(uc *net.UnixConn) (resp []byte, fds []int, err error) {
 	oob := make([]byte, unix.CmsgSpace(2*4))
 	for len(resp) < 64<<10 {
 		n, oobn, _, _, err := uc.ReadMsgUnix(buf, oob)
+		n, oobn = max(n, 0), max(oobn, 0) // -1 with some errors
 		if oobn > 0 {
 			got, perr := parseRights(oob[:oobn])
 			fds = append(fds, got...)
