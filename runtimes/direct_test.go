@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +176,46 @@ func TestDirectDeadline(t *testing.T) {
 			t.Error("a Direct ran again after a timeout")
 		}
 		d.Close()
+	}
+}
+
+// TestHandoverBrokenAnswers: a peer that hangs up, resets or answers
+// garbage gives an error, not a panic, and leaks no descriptor.
+func TestHandoverBrokenAnswers(t *testing.T) {
+	for name, answer := range map[string]string{
+		"reset":        "-", // closed with the request unread
+		"hang up":      "",
+		"garbage":      "nonsense\r\n\r\n",
+		"partial head": "HTTP/1.1 20",
+		"200 no fds":   "HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n{\"trusted\":true}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			sock := filepath.Join(t.TempDir(), "s")
+			ln, err := net.Listen("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				if answer != "-" {
+					c.Read(make([]byte, 512))
+					c.Write([]byte(answer))
+				}
+				c.Close()
+			}()
+			c := NewClient(func(ctx context.Context) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", sock)
+			})
+			defer c.Close()
+			if d, err := c.Handover(ctxT(t, 5*time.Second)); err == nil {
+				d.Close()
+				t.Fatal("Handover succeeded")
+			}
+		})
 	}
 }
