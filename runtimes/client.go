@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/http/httputil"
 	"os"
 	"slices"
 	"strconv"
@@ -78,7 +76,7 @@ func (c *Client) Init(ctx context.Context, req *InitRequest) error {
 	if err != nil {
 		return fmt.Errorf("runtime /init: %w", err)
 	}
-	if status == http.StatusOK {
+	if status == statusOK {
 		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrInit, errorMessage(status, resp))
@@ -95,11 +93,11 @@ func (c *Client) Run(ctx context.Context, req *RunRequest) (RunResult, error) {
 	}
 	res := RunResult{StatusCode: status, Body: body, Status: whisk.StatusDeveloperError}
 	switch kind := classifyResult(body, true); {
-	case status == http.StatusOK && kind == resultOK:
+	case status == statusOK && kind == resultOK:
 		res.Status = whisk.StatusSuccess
-	case kind == resultAppError && (status == http.StatusOK || appError):
+	case kind == resultAppError && (status == statusOK || appError):
 		res.Status = whisk.StatusApplicationError
-	case status == http.StatusOK:
+	case status == statusOK:
 		res.Body = errorBody("The action did not produce a valid JSON response: " + truncate(body, 200))
 	case kind != resultAppError:
 		res.Body = errorBody(msgAbnormalRun)
@@ -261,14 +259,17 @@ func (cc *clientConn) exchange(path string, body []byte) (status int, appError b
 	keep = !h.close && (!http10 || h.keepAlive)
 	switch {
 	case h.chunked:
-		resp, err = io.ReadAll(io.LimitReader(httputil.NewChunkedReader(cc.r), maxResponseBody+1))
+		resp, err = readChunked(cc.r, nil, maxResponseBody)
+		if errors.Is(err, errBodyTooLarge) {
+			return 0, false, nil, false, fmt.Errorf("%w: response body over %d bytes", ErrProtocol, maxResponseBody)
+		}
 	case h.contentLength >= 0:
 		if h.contentLength > maxResponseBody {
 			return 0, false, nil, false, fmt.Errorf("%w: response body of %d bytes", ErrProtocol, h.contentLength)
 		}
 		resp = make([]byte, h.contentLength)
 		_, err = io.ReadFull(cc.r, resp)
-	case status == http.StatusNoContent || status == http.StatusNotModified:
+	case status == statusNoContent || status == statusNotModified:
 	default:
 		keep = false
 		resp, err = io.ReadAll(io.LimitReader(cc.r, maxResponseBody+1))

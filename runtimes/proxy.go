@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/http/httputil"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -295,24 +293,24 @@ func (p *proxy) serveConn(c net.Conn) {
 		route, post, http10, err := readRequestLine(sc.r)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				sc.respond(http.StatusBadRequest, false, errorBody(err.Error()), true)
+				sc.respond(statusBadRequest, false, errorBody(err.Error()), true)
 			}
 			return
 		}
 		if err := readHeaders(sc.r, &sc.h); err != nil {
-			sc.respond(http.StatusBadRequest, false, errorBody(err.Error()), true)
+			sc.respond(statusBadRequest, false, errorBody(err.Error()), true)
 			return
 		}
 		closeAfter := sc.h.close || (http10 && !sc.h.keepAlive)
 		if route == routeNone || !post {
-			status := http.StatusNotFound
+			status := statusNotFound
 			if route != routeNone {
-				status = http.StatusMethodNotAllowed
+				status = statusMethodNotAllowed
 			}
 			if !sc.discardBody() {
 				closeAfter = true
 			}
-			if !sc.respond(status, false, errorBody(http.StatusText(status)), closeAfter) || closeAfter {
+			if !sc.respond(status, false, errorBody(statusText(status)), closeAfter) || closeAfter {
 				return
 			}
 			continue
@@ -390,22 +388,30 @@ func readRequestLine(r *bufio.Reader) (route int, post, http10 bool, err error) 
 func (sc *srvConn) readBody(limit int64, reuse bool) ([]byte, int, error) {
 	h := &sc.h
 	if h.contentLength > limit {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than %d bytes", limit)
+		return nil, statusRequestEntityTooLarge, fmt.Errorf("request body larger than %d bytes", limit)
 	}
 	if h.expectContinue && (h.contentLength > 0 || h.chunked) {
 		if _, err := sc.c.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n")); err != nil {
-			return nil, http.StatusBadRequest, err
+			return nil, statusBadRequest, err
 		}
 	}
 	if h.chunked {
-		b, err := io.ReadAll(io.LimitReader(httputil.NewChunkedReader(sc.r), limit+1))
+		var dst []byte
+		if reuse {
+			dst = sc.body[:0]
+		}
+		b, err := readChunked(sc.r, dst, int(limit))
+		if errors.Is(err, errBodyTooLarge) {
+			return nil, statusRequestEntityTooLarge, fmt.Errorf("request body larger than %d bytes", limit)
+		}
 		if err != nil {
-			return nil, http.StatusBadRequest, fmt.Errorf("reading the request body: %v", err)
+			return nil, statusBadRequest, fmt.Errorf("reading the request body: %v", err)
 		}
-		if int64(len(b)) > limit {
-			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than %d bytes", limit)
+		b = append(b, 0)[:len(b)] // the spare byte
+		if reuse {
+			sc.body = b
 		}
-		return append(b, 0)[:len(b)], 0, nil
+		return b, 0, nil
 	}
 	n := int(max(h.contentLength, 0))
 	var b []byte
@@ -418,7 +424,7 @@ func (sc *srvConn) readBody(limit int64, reuse bool) ([]byte, int, error) {
 		b = make([]byte, n, n+1)
 	}
 	if _, err := io.ReadFull(sc.r, b); err != nil {
-		return nil, http.StatusBadRequest, fmt.Errorf("reading the request body: %v", err)
+		return nil, statusBadRequest, fmt.Errorf("reading the request body: %v", err)
 	}
 	return b, 0, nil
 }
@@ -441,7 +447,7 @@ func (sc *srvConn) respond(status int, appError bool, body []byte, closeConn boo
 	b := append(sc.out[:0], "HTTP/1.1 "...)
 	b = appendInt(b, status)
 	b = append(b, ' ')
-	b = append(b, http.StatusText(status)...)
+	b = append(b, statusText(status)...)
 	b = append(b, "\r\nContent-Type: application/json\r\nContent-Length: "...)
 	b = appendInt(b, len(body))
 	if appError {
@@ -479,12 +485,12 @@ func (p *proxy) handleRun(sc *srvConn, body []byte) (int, bool, []byte) {
 	rp := p.runner.Load()
 	if rp == nil {
 		sentinels()
-		return http.StatusInternalServerError, false, errorBody(msgNotInit)
+		return statusInternalServerError, false, errorBody(msgNotInit)
 	}
 	r := *rp
 	if !isJSONObject(body) {
 		sentinels()
-		return http.StatusBadRequest, false, errorBody("The request body is not a JSON object.")
+		return statusBadRequest, false, errorBody("The request body is not a JSON object.")
 	}
 	// JSON allows CR and LF only as whitespace: one line for the launcher.
 	for i := bytes.IndexByte(body, '\n'); i >= 0; i = bytes.IndexByte(body, '\n') {
@@ -499,15 +505,15 @@ func (p *proxy) handleRun(sc *srvConn, body []byte) (int, bool, []byte) {
 	}
 	sentinels()
 	if err != nil {
-		return http.StatusBadGateway, false, errorBody(err.Error())
+		return statusBadGateway, false, errorBody(err.Error())
 	}
 	switch classifyResult(res, !r.trusted()) {
 	case resultOK:
-		return http.StatusOK, false, res
+		return statusOK, false, res
 	case resultAppError:
-		return http.StatusBadGateway, true, res
+		return statusBadGateway, true, res
 	default:
-		return http.StatusBadGateway, false, errorBody(msgNotDictionary)
+		return statusBadGateway, false, errorBody(msgNotDictionary)
 	}
 }
 
@@ -521,12 +527,12 @@ func (p *proxy) handover(sc *srvConn) {
 		l, _ = (*rp).(*loop)
 	}
 	if uc == nil || l == nil {
-		sc.respond(http.StatusConflict, false, errorBody(msgNoHandover), true)
+		sc.respond(statusConflict, false, errorBody(msgNoHandover), true)
 		return
 	}
 	fds, err := l.handOver()
 	if err != nil {
-		sc.respond(http.StatusConflict, false, errorBody(err.Error()), true)
+		sc.respond(statusConflict, false, errorBody(err.Error()), true)
 		return
 	}
 	body := `{"trusted":false}`
@@ -552,18 +558,18 @@ func isJSONObject(b []byte) bool {
 func (p *proxy) handleInit(body []byte) (int, []byte) {
 	req, err := parseInit(body)
 	if err != nil {
-		return http.StatusBadRequest, errorBody("The request body is not an init request: " + err.Error())
+		return statusBadRequest, errorBody("The request body is not an init request: " + err.Error())
 	}
 	p.initMu.Lock()
 	defer p.initMu.Unlock()
 	if p.inited {
-		return http.StatusForbidden, errorBody(msgInitTwice)
+		return statusForbidden, errorBody(msgInitTwice)
 	}
 	p.inited = true
 	r, err := p.load(&req.Value, req.raw)
 	sentinels()
 	if err != nil {
-		return http.StatusBadGateway, errorBody(err.Error())
+		return statusBadGateway, errorBody(err.Error())
 	}
 	p.connMu.Lock()
 	closed := p.closed
@@ -572,7 +578,7 @@ func (p *proxy) handleInit(body []byte) (int, []byte) {
 	if closed {
 		r.stop() // cleanup has run: nobody else will
 	}
-	return http.StatusOK, []byte(`{"ok":true}`)
+	return statusOK, []byte(`{"ok":true}`)
 }
 
 // initRequest is an InitRequest whose base64 code may still be in the

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,14 +158,21 @@ func TestPinned(t *testing.T) {
 	}
 }
 
+// heavyStd are the standard packages gust-sandbox must not link, with
+// those under them: net/http and what comes with it (TLS, certificates,
+// MIME, textproto) add about 0.4 ms of package initialisation and page
+// faults to every exec of gust-sandbox, two per cold start. The runtime
+// proxy speaks its own small HTTP/1.1 (runtimes/wire.go).
+var heavyStd = []string{"net/http", "crypto/tls", "crypto/x509", "net/textproto", "mime", "net/rpc", "expvar", "html/template"}
+
 // TestDependencies keeps gust-sandbox small: nothing but the standard
-// library, x/sys and Gust's sandbox-side packages.
+// library without heavyStd, x/sys and Gust's sandbox-side packages.
 func TestDependencies(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("the go tool is not installed")
 	}
-	out, err := exec.Command(goTool, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
+	out, err := exec.Command(goTool, "list", "-deps", "-f", "{{.Standard}} {{.ImportPath}}", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
@@ -178,10 +186,30 @@ func TestDependencies(t *testing.T) {
 		"github.com/gust-faas/gust/sandbox/linux":           true,
 		"github.com/gust-faas/gust/whisk":                   true,
 	}
-	for _, pkg := range strings.Fields(string(out)) {
-		if !allowed[pkg] && !strings.HasPrefix(pkg, "golang.org/x/sys/") {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) < 10 {
+		t.Fatalf("go list printed too little to check:\n%s", out)
+	}
+	var heavy []string
+	for _, line := range lines {
+		std, pkg, ok := strings.Cut(line, " ")
+		switch {
+		case !ok || (std != "true" && std != "false"):
+			t.Fatalf("unexpected go list line %q", line)
+		case std == "true":
+			// vendor/golang.org/x/net/http/... comes only with net/http.
+			if slices.ContainsFunc(heavyStd, func(h string) bool { return pkg == h || strings.HasPrefix(pkg, h+"/") }) ||
+				strings.HasPrefix(pkg, "vendor/golang.org/x/net/http") {
+				heavy = append(heavy, pkg)
+			}
+		case !allowed[pkg] && !strings.HasPrefix(pkg, "golang.org/x/sys/"):
 			t.Errorf("gust-sandbox depends on %s: keep it out of the sandbox side (it slows every cold start)", pkg)
 		}
+	}
+	if len(heavy) > 0 {
+		t.Errorf("gust-sandbox depends on %s: keep net/http and its kin out of the sandbox side "+
+			"(it slows every cold start; `go list -deps -f '{{.ImportPath}}: {{.Imports}}' ./cmd/gust-sandbox` shows who imports them)",
+			strings.Join(heavy, ", "))
 	}
 }
 
