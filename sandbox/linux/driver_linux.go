@@ -295,7 +295,7 @@ type Sandbox struct {
 
 	mu     sync.Mutex // guards the fields below and state transitions
 	proc   *os.Process
-	syncW  *os.File // the init's go-ahead; nil once written or closed
+	syncW  *os.File // the init's go-ahead, then its lifeline; nil once closed
 	status *os.File // the init's reports
 	exited bool     // the init has exited: never signal it again
 	paused bool
@@ -334,14 +334,16 @@ func (s *Sandbox) Start(ctx context.Context) error {
 	}
 	s.state.Store(stateRunning)
 	syncW := s.syncW
-	s.syncW = nil
 	s.mu.Unlock()
 
+	// The pipe stays open after the go-ahead: it is the init's lifeline,
+	// closed by Stop, or by the kernel when this process dies, however it
+	// dies. The init then exits, and the kernel kills the whole sandbox.
+	// (Pdeathsig alone cannot do it: the init's credential changes clear it.)
 	err := ctx.Err()
 	if err == nil {
 		_, err = syncW.Write([]byte{1})
 	}
-	syncW.Close()
 	if err == nil {
 		err = s.expect(ctx, msgStarted)
 	}

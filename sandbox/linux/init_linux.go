@@ -27,7 +27,7 @@ const initEntry = "sandbox-init"
 
 // Files the driver passes to the init (exec.Cmd.ExtraFiles, from fd 3).
 const (
-	fdSync   = 3 // read end: one byte from Start; EOF from Stop
+	fdSync   = 3 // read end: one byte from Start; EOF from Stop or the driver's death
 	fdStatus = 4 // write end: the init's reports, one line each
 )
 
@@ -107,7 +107,17 @@ func sandboxInit() {
 	if n, _ := unix.Read(fdSync, b[:]); n != 1 {
 		os.Exit(125)
 	}
-	unix.Close(fdSync)
+	// Then the pipe is the lifeline: its end (Stop, or the driver's process
+	// gone however it died) ends the init, and with it, as the pid
+	// namespace's init, every process of the sandbox.
+	go func() {
+		var b [1]byte
+		for {
+			if n, err := unix.Read(fdSync, b[:]); n <= 0 && err != unix.EINTR {
+				os.Exit(137)
+			}
+		}
+	}()
 	pid, err := startProxy(&cfg)
 	if err != nil {
 		fail(err)

@@ -1,0 +1,120 @@
+package linux_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gust-faas/gust/internal/reexec"
+	"github.com/gust-faas/gust/sandbox"
+	"github.com/gust-faas/gust/sandbox/linux"
+	"github.com/gust-faas/gust/sandbox/sandboxtest"
+)
+
+// orphanEntry is a driver process that starts one sandbox, says so, and
+// waits to be killed.
+const orphanEntry = "linux-test-orphan-driver"
+
+func init() {
+	reexec.Register(orphanEntry, func() {
+		d, err := linux.New(linux.Config{
+			RunDir:       os.Getenv("ORPHAN_RUN_DIR"),
+			CgroupParent: os.Getenv("ORPHAN_CGROUP_PARENT"),
+			ProxyEntry:   sandboxtest.StandInEntry,
+		})
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		ctx := context.Background()
+		sb, err := d.Create(ctx, sandbox.Spec{ID: "orphan", Kind: "python:3", MemoryMB: 128})
+		if err == nil {
+			err = sb.Start(ctx)
+		}
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		fmt.Println("started")
+		time.Sleep(time.Hour)
+	})
+}
+
+// TestSandboxDiesWithDriver: when the process that drives a sandbox dies
+// without destroying it (SIGKILL, a panic), the sandbox's processes die
+// too instead of living on as orphans.
+func TestSandboxDiesWithDriver(t *testing.T) {
+	if err := linux.Available(); err != nil {
+		t.Skipf("linux sandboxes unavailable: %v", err)
+	}
+	dir := t.TempDir()
+	parent := filepath.Join("gust-test", filepath.Base(filepath.Dir(dir))+"-orphan")
+	cmd := reexec.Command(orphanEntry)
+	cmd.Env = append(cmd.Env, "ORPHAN_RUN_DIR="+filepath.Join(dir, "run"), "ORPHAN_CGROUP_PARENT="+parent)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if strings.TrimSpace(line) != "started" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("driver process: %q", line)
+	}
+	procs := sandboxProcs(t, parent, "orphan")
+	if len(procs) == 0 {
+		t.Fatal("no process in the sandbox's cgroup")
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(procs) > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		procs = sandboxProcs(t, parent, "orphan")
+	}
+	if len(procs) > 0 {
+		for _, pid := range procs {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		t.Errorf("processes %v outlived their driver by 10 s", procs)
+	}
+	// The dead driver could not remove its cgroups.
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent + "/orphan")
+	v2, _ := filepath.Glob("/sys/fs/cgroup/" + parent + "/orphan")
+	for _, d := range append(dirs, v2...) {
+		os.Remove(d)
+		os.Remove(filepath.Dir(d))
+	}
+}
+
+// sandboxProcs lists the pids in sandbox id's cgroups under parent.
+func sandboxProcs(t *testing.T, parent, id string) []int {
+	t.Helper()
+	files, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent + "/" + id + "/cgroup.procs")
+	v2, _ := filepath.Glob("/sys/fs/cgroup/" + parent + "/" + id + "/cgroup.procs")
+	seen := map[int]bool{}
+	var pids []int
+	for _, f := range append(files, v2...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, s := range strings.Fields(string(b)) {
+			var pid int
+			if _, err := fmt.Sscan(s, &pid); err == nil && !seen[pid] {
+				seen[pid] = true
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
