@@ -261,7 +261,7 @@ func (inv *Invoker) runOnce(ctx context.Context, r *run, c *container, shared bo
 	how := relOK
 	switch {
 	case err == nil:
-		if !shared {
+		if !shared && !out.settled {
 			c.logs.promise()
 		}
 		r.code, r.result = out.status, out.result

@@ -1,7 +1,6 @@
 package invoker
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gust-faas/gust/whisk"
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -59,6 +59,7 @@ type logCollector struct {
 	progress   uint64 // bumped by every line and sentinel
 	waiting    bool
 	notify     chan struct{}
+	pend       [2][]byte // per stream: a line not ended yet; cap is maxLine
 }
 
 // minLogLine keeps a sentinel from being split.
@@ -80,41 +81,104 @@ func newLogCollector(maxLine int) (*logCollector, error) {
 		return nil, err
 	}
 	l := &logCollector{rOut: rOut, rErr: rErr, wOut: wOut, wErr: wErr, notify: make(chan struct{}, 1)}
+	for s := range l.pend {
+		l.pend[s] = make([]byte, 0, maxLine)
+	}
 	l.readers.Add(2)
-	go l.read(stdout, rOut, maxLine)
-	go l.read(stderr, rErr, maxLine)
+	go l.read(stdout, rOut)
+	go l.read(stderr, rErr)
 	return l, nil
 }
 
 // read is the reader goroutine of one stream; it ends at EOF (every write
-// end closed) or when close closes the read end.
-func (l *logCollector) read(stream int, r *os.File, maxLine int) {
+// end closed) or when close closes the read end. It takes bytes out of the
+// pipe only while holding l.mu (in RawConn.Read's callback, which the
+// poller calls once the pipe is readable), so that settle, holding l.mu,
+// knows that every byte no longer in the pipe has been handled.
+func (l *logCollector) read(stream int, r *os.File) {
 	defer l.readers.Done()
-	br := bufio.NewReaderSize(r, maxLine)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			l.add(stream, line)
-		}
-		if err != nil && err != bufio.ErrBufferFull {
+	rc, err := r.SyscallConn()
+	if err == nil {
+		err = rc.Read(func(fd uintptr) bool {
 			l.mu.Lock()
-			l.eof[stream] = true
-			l.poke()
+			end := l.drainLocked(stream, int(fd))
 			l.mu.Unlock()
-			return
+			return end
+		})
+	}
+	l.mu.Lock()
+	l.eof[stream] = true
+	l.flushLocked(stream)
+	l.poke()
+	l.mu.Unlock()
+}
+
+// drainLocked reads stream's pipe until it is empty (false) or has ended
+// (true), handling each line. l.mu is held.
+func (l *logCollector) drainLocked(stream int, fd int) (end bool) {
+	buf := l.pend[stream]
+	for {
+		if len(buf) == cap(buf) {
+			// A line as long as the buffer: handled in pieces.
+			l.addLocked(stream, buf)
+			buf = buf[:0]
 		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if n <= 0 {
+			l.pend[stream] = buf
+			return err != unix.EAGAIN
+		}
+		buf = buf[:len(buf)+n]
+		rest := buf
+		for {
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				break
+			}
+			l.addLocked(stream, rest[:i+1])
+			rest = rest[i+1:]
+		}
+		buf = buf[:copy(buf, rest)]
 	}
 }
 
-// add handles one line (or a piece of an overlong one) of a stream.
-func (l *logCollector) add(stream int, line []byte) {
+// flushLocked handles a last line without its newline. l.mu is held.
+func (l *logCollector) flushLocked(stream int) {
+	if len(l.pend[stream]) > 0 {
+		l.addLocked(stream, l.pend[stream])
+		l.pend[stream] = l.pend[stream][:0]
+	}
+}
+
+// settle handles, now, whatever output is in the pipes, for a runtime run
+// directly: the launcher flushed the action's output before it answered,
+// so after settle the activation's logs are complete, with no sentinel to
+// write or wait for.
+func (l *logCollector) settle() {
+	l.mu.Lock()
+	for stream, f := range [2]*os.File{l.rOut, l.rErr} {
+		if rc, err := f.SyscallConn(); err == nil {
+			// Control, not Read: the reader goroutine holds the read lock
+			// while it waits for the pipe.
+			_ = rc.Control(func(fd uintptr) { l.drainLocked(stream, int(fd)) })
+		}
+		l.flushLocked(stream)
+	}
+	l.mu.Unlock()
+}
+
+// addLocked handles one line (or a piece of an overlong one) of a stream.
+// l.mu is held.
+func (l *logCollector) addLocked(stream int, line []byte) {
 	line = bytes.TrimSuffix(line, []byte{'\n'})
 	line = bytes.TrimSuffix(line, []byte{'\r'})
 	isSentinel := bytes.HasSuffix(line, sentinel)
 	if isSentinel {
 		line = line[:len(line)-len(sentinel)]
 	}
-	l.mu.Lock()
 	if l.collecting && l.limit >= 0 && (len(line) > 0 || !isSentinel) {
 		l.keep(stream, line)
 	}
@@ -123,7 +187,6 @@ func (l *logCollector) add(stream int, line []byte) {
 	}
 	l.progress++
 	l.poke()
-	l.mu.Unlock()
 }
 
 // keep stores one stamped line, or marks the logs truncated. l.mu is held.
@@ -255,15 +318,6 @@ func (l *logCollector) finish(wait time.Duration, afterInit bool) []string {
 	}
 	return lines
 }
-
-// sentinels writes the log sentinels on both streams, for a runtime that
-// is run directly (the proxy writes them otherwise).
-func (l *logCollector) sentinels() {
-	_, _ = l.wOut.Write(sentinelLine)
-	_, _ = l.wErr.Write(sentinelLine)
-}
-
-var sentinelLine = []byte(whisk.LogSentinel + "\n")
 
 // writers are the ends the sandbox writes its stdout and stderr to.
 func (l *logCollector) writers() (stdout, stderr *os.File) { return l.wOut, l.wErr }

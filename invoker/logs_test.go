@@ -264,3 +264,45 @@ func TestLogsEOFEndsWait(t *testing.T) {
 		t.Fatalf("logs = %q", got)
 	}
 }
+
+// TestLogsSettle: for a runtime run directly, settle takes whatever output
+// is in the pipes at once, a last line without its newline included, and
+// finish returns it without waiting for sentinels. Repeated with bursts of
+// lines, so that the reader goroutine and settle race for the bytes: no line
+// may be lost, doubled or attributed to the next activation.
+func TestLogsSettle(t *testing.T) {
+	l := newTestCollector(t, 256)
+	for round := range 200 {
+		l.begin(1 << 20)
+		n := round%7 + 1
+		var want []string
+		for i := range n {
+			msg := strings.Repeat("x", i*60) + "line" // some longer than 256: split
+			write(t, l, stdout, msg+"\n")
+			want = append(want, splitWant("stdout", msg, 256)...)
+		}
+		write(t, l, stderr, "partial")
+		want = append(want, "stderr:partial")
+		l.settle()
+		start := time.Now()
+		got := messages(t, l.finish(time.Second, false))
+		if time.Since(start) > 100*time.Millisecond {
+			t.Fatalf("round %d: finish waited %v after settle", round, time.Since(start))
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("round %d: logs = %q, want %q", round, got, want)
+		}
+	}
+}
+
+// splitWant is msg as the collector records it with lines split at max.
+func splitWant(stream, msg string, max int) []string {
+	var out []string
+	for len(msg) > max {
+		out = append(out, stream+":"+msg[:max])
+		msg = msg[max:]
+	}
+	return append(out, stream+":"+msg)
+}

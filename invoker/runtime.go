@@ -27,6 +27,9 @@ type runtimeClient interface {
 type runOutcome struct {
 	status int
 	result json.RawMessage
+	// settled: the logs are complete (logCollector.settle), no sentinels
+	// follow.
+	settled bool
 }
 
 // proxyClient adapts runtimes.Client. After the first run of a sandbox that
@@ -76,11 +79,11 @@ func (p *proxyClient) run(ctx context.Context, req *runtimes.RunRequest) (runOut
 	if p.direct != nil {
 		res, err := p.direct.Run(ctx, req)
 		if err == nil {
-			// What the proxy does after a /run: the launcher has flushed the
-			// action's output, so the sentinels end this activation's logs.
-			p.logs.sentinels()
+			// The launcher flushed the action's output before its result:
+			// what is in the log pipes now is all of this run's.
+			p.logs.settle()
 		}
-		return runOutcome{status: res.Status, result: res.Body}, err
+		return runOutcome{status: res.Status, result: res.Body, settled: true}, err
 	}
 	res, err := p.c.Run(ctx, req)
 	if err == nil && p.canHandOver {
