@@ -42,6 +42,10 @@ var sentinel = []byte(whisk.LogSentinel)
 // sandbox ends waiting exactly one sentinel short on both streams, the
 // runtime is taken not to print one after /init (OpenWhisk's own runtimes
 // do not), and the promise is lowered.
+//
+// A run that went straight to the launcher (runtimes.Direct) has no
+// sentinels: settle drains the pipes under the lock the readers consume
+// them under, and then the run's output is all in.
 type logCollector struct {
 	rOut, rErr *os.File
 	wOut, wErr *os.File

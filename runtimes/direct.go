@@ -23,9 +23,9 @@ import (
 // with the launcher: the proxy's process no longer wakes up twice per run.
 //
 // Direct does not print the log sentinels the proxy prints after each /run:
-// the caller, which holds the sandbox's log streams, writes them when Run
-// returns without an error (the launcher has flushed the action's output by
-// then, so the sentinels follow it).
+// the launcher has flushed the action's output before its result line, so
+// the caller, which holds the sandbox's log streams, knows the run's output
+// is in them when Run returns (Gust's invoker drains them then).
 //
 // A Direct serves one run at a time. After a transport failure or a timeout
 // it is broken: the launcher died or is in an unknown state, and the caller

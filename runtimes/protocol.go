@@ -65,8 +65,8 @@ type RunRequest struct {
 //
 //	200 {"trusted":bool}  with the launcher's stdin and fd 3 passed as
 //	                      SCM_RIGHTS: the caller speaks the line protocol
-//	                      below itself (Direct), prints the log sentinels
-//	                      after each run, and the proxy refuses /run (502)
+//	                      below itself (Direct), takes care of the logs
+//	                      (no sentinels), and the proxy refuses /run (502)
 //	409 {"error":…}       not initialized, a native executable (a process per
 //	                      run), a concurrent launcher, or a broken one
 //
