@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gust-faas/gust/internal/reexec"
+	"github.com/gust-faas/gust/internal/syncbuf"
 	"github.com/gust-faas/gust/whisk"
 )
 
@@ -28,30 +29,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// syncBuffer collects a stream the test reads while the proxy writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proxyProc is a runtime proxy re-executed from the test binary, as a
 // sandbox driver starts it.
 type proxyProc struct {
 	sock           string
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *syncbuf.Buffer
 	client         *Client
 	stop           func() // SIGTERM and wait; idempotent, also a cleanup
 }
@@ -71,7 +54,7 @@ func startProxyOut(t testing.TB, kind string, out *os.File) *proxyProc {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	p := &proxyProc{sock: filepath.Join(dir, "rt.sock"), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	p := &proxyProc{sock: filepath.Join(dir, "rt.sock"), stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}}
 	p.cmd = reexec.Command(ProxyEntry)
 	p.cmd.Env = append(p.cmd.Env, EnvSocket+"="+p.sock, EnvKind+"="+kind)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr

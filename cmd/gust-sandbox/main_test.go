@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gust-faas/gust/internal/reexec"
+	"github.com/gust-faas/gust/internal/syncbuf"
 	"github.com/gust-faas/gust/runtimes"
 	"github.com/gust-faas/gust/sandbox"
 	"github.com/gust-faas/gust/sandbox/linux"
@@ -275,7 +276,7 @@ func TestColdStart(t *testing.T) {
 		for i, tc := range cases {
 			t.Run(dc.name+"/"+tc.name, func(t *testing.T) {
 				setBuild(t, tc.build)
-				var logs syncBuffer
+				var logs syncbuf.Buffer
 				d := dc.new(t, bin, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
 				if got := strings.Count(logs.String(), "level=WARN"); got != tc.warnings {
 					t.Errorf("%d warnings, want %d:\n%s", got, tc.warnings, logs.String())
@@ -300,7 +301,7 @@ func coldStart(t *testing.T, d sandbox.Driver, id string, check func(proxy, pare
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	sb, err := d.Create(ctx, sandbox.Spec{ID: id, Kind: whisk.KindPython, MemoryMB: 128, Stdout: &out, Stderr: &out})
 	if err != nil {
 		t.Fatalf("Create: %v", err)
@@ -386,22 +387,4 @@ func sameFile(t *testing.T, who string, pid int, want string) {
 		link, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 		t.Errorf("%s (pid %d) runs %s, want %s", who, pid, link, want)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the writers of a sandbox's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,13 +1,14 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gust-faas/gust/internal/syncbuf"
 )
 
 // withActivations invokes hello (cold, success) then fail (warm, error).
@@ -81,24 +82,6 @@ func TestActivationGetResultLogs(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestActivationPoll(t *testing.T) {
 	f := withActivations(t)
 	env := map[string]string{"WSK_CONFIG_FILE": propsFor(t, f, "")}
@@ -111,7 +94,7 @@ func TestActivationPoll(t *testing.T) {
 		clock = clock.Add(time.Second)
 		return clock
 	}
-	var out syncBuffer
+	var out syncbuf.Buffer
 	a := &app{stdout: &out, stderr: &out, lookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 		now: now, pollInterval: time.Millisecond}
 	code := a.run(context.Background(), []string{"activation", "poll", "--since-days", "20000", "-e", "3"})
@@ -130,7 +113,7 @@ func TestActivationPoll(t *testing.T) {
 
 	// New activations show up while polling; an interrupt ends the poll.
 	ctx, cancel := context.WithCancel(context.Background())
-	var out2 syncBuffer
+	var out2 syncbuf.Buffer
 	a = &app{stdout: &out2, stderr: &out2, lookupEnv: a.lookupEnv, now: time.Now, pollInterval: 5 * time.Millisecond}
 	done := make(chan int)
 	go func() { done <- a.run(ctx, []string{"activation", "poll", "hello"}) }()

@@ -21,6 +21,7 @@ import (
 	"github.com/gust-faas/gust/client"
 	"github.com/gust-faas/gust/internal/admin"
 	"github.com/gust-faas/gust/internal/redistest"
+	"github.com/gust-faas/gust/internal/syncbuf"
 	"github.com/gust-faas/gust/whisk"
 )
 
@@ -208,7 +209,7 @@ func runGust(t *testing.T, bin string, args ...string) string {
 type gustProc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	done chan struct{} // closed when the process has exited
 	err  error         // cmd.Wait's result, set before done closes
 }
@@ -216,7 +217,7 @@ type gustProc struct {
 // startGust runs `gust args...`, named name in messages.
 func startGust(t *testing.T, bin, name string, args ...string) *gustProc {
 	t.Helper()
-	p := &gustProc{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &gustProc{name: name, out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = gustEnv()
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -332,23 +333,4 @@ func compactJSON(b json.RawMessage) string {
 		return string(b)
 	}
 	return buf.String()
-}
-
-// syncBuffer collects a process's output, written by exec's copier
-// goroutine and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gust-faas/gust/internal/reexec"
+	"github.com/gust-faas/gust/internal/syncbuf"
 	"github.com/gust-faas/gust/sandbox"
 	"github.com/gust-faas/gust/sandbox/linux"
 	"github.com/gust-faas/gust/sandbox/sandboxtest"
@@ -247,7 +247,7 @@ func hostileSpec(t *testing.T, d *linux.Driver, spec sandbox.Spec) (sandbox.Sand
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	spec.Stdout, spec.Stderr = out, out
 	sb, err := d.Create(ctx, spec)
 	if err != nil {
@@ -267,24 +267,6 @@ func hostileSpec(t *testing.T, d *linux.Driver, spec sandbox.Spec) (sandbox.Sand
 	c := sandboxtest.Client(sb)
 	t.Cleanup(c.CloseIdleConnections)
 	return sb, c
-}
-
-// syncBuffer collects a sandbox's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // probe runs a probe and decodes its report into out.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gust-faas/gust/internal/syncbuf"
 	"github.com/gust-faas/gust/runtimes"
 	"github.com/gust-faas/gust/sandbox"
 	"github.com/gust-faas/gust/sandbox/linux"
@@ -31,7 +32,7 @@ func TestRealRuntimes(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			var out syncBuffer
+			var out syncbuf.Buffer
 			sb, err := d.Create(ctx, sandbox.Spec{ID: "rt" + string(rune('a'+i)), Kind: tc.kind, MemoryMB: 256, Stdout: &out, Stderr: &out})
 			if err != nil {
 				t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gust-faas/gust/internal/syncbuf"
 	"github.com/gust-faas/gust/sandbox"
 )
 
@@ -287,24 +288,6 @@ func (s *suite) testStartCanceled(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a poller.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // waitFor polls until cond holds or the suite's timeout passes.
 func (s *suite) waitFor(cond func() bool) bool {
 	deadline := time.Now().Add(s.opts.Timeout)
@@ -318,7 +301,7 @@ func (s *suite) waitFor(cond func() bool) bool {
 }
 
 func (s *suite) testOutput(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	spec := s.spec()
 	spec.Stdout, spec.Stderr = &stdout, &stderr
 	sb := s.started(t, spec)
@@ -343,7 +326,7 @@ func (s *suite) testOutputFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	var got syncBuffer
+	var got syncbuf.Buffer
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
