@@ -193,6 +193,62 @@ func (h *cgroupHost) cleanup() {
 	}
 }
 
+// leftovers lists the sandbox cgroups under the parent, in any hierarchy.
+func (h *cgroupHost) leftovers() []string {
+	seen := map[string]bool{}
+	for _, root := range h.roots() {
+		ents, _ := os.ReadDir(filepath.Join(root, h.parent))
+		for _, e := range ents {
+			if e.IsDir() {
+				seen[e.Name()] = true
+			}
+		}
+	}
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// existing is the cgroup of sandbox id as create made it, from the
+// directories that are there, without changing anything.
+func (h *cgroupHost) existing(id string) *cgroup {
+	cg := &cgroup{host: h, rel: filepath.Join(h.parent, id)}
+	add := func(dir string) bool {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return false
+		}
+		cg.dirs = append(cg.dirs, dir)
+		return true
+	}
+	if h.v2 != "" {
+		if dir := filepath.Join(h.v2, cg.rel); add(dir) {
+			cg.mem, cg.pids, cg.freezer = dir, dir, dir
+		}
+		return cg
+	}
+	for _, c := range v1Controllers {
+		dir := filepath.Join(h.v1[c], cg.rel)
+		if !add(dir) {
+			continue
+		}
+		switch c {
+		case "memory":
+			cg.mem = dir
+		case "pids":
+			cg.pids = dir
+		case "freezer":
+			cg.freezer = dir
+		}
+	}
+	if cg.pids == "" && len(cg.dirs) > 0 {
+		cg.pids = cg.dirs[0] // every v1 hierarchy lists the same processes
+	}
+	return cg
+}
+
 func (h *cgroupHost) roots() []string {
 	if h.v2 != "" {
 		return []string{h.v2}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
@@ -60,7 +61,11 @@ type Config struct {
 	// socket and the kind).
 	Env []string
 	// CgroupParent is the cgroup, relative to each hierarchy's root, under
-	// which sandboxes get theirs; default "gust".
+	// which sandboxes get theirs; default "gust/<a hash of RunDir>". It
+	// belongs to this driver: New ends and removes whatever sandboxes a
+	// previous driver with the same parent left there (killed with its
+	// process, their sandboxes may have been frozen, which nothing else
+	// would ever end).
 	CgroupParent string
 	// UIDBase is the first host uid and gid of the range mapped to 0..65535
 	// in the sandbox's user namespace; default 100000. The proxy runs as
@@ -108,7 +113,7 @@ func New(cfg Config) (*Driver, error) {
 		cfg.ProxyEntry = runtimes.ProxyEntry
 	}
 	if cfg.CgroupParent == "" {
-		cfg.CgroupParent = defaultCgroupParent
+		cfg.CgroupParent = defaultParent(cfg.RunDir)
 	}
 	if !filepath.IsLocal(cfg.CgroupParent) || filepath.Clean(cfg.CgroupParent) != cfg.CgroupParent {
 		return nil, fmt.Errorf("%w: CgroupParent %q must be a clean relative path", ErrBadSpec, cfg.CgroupParent)
@@ -161,8 +166,51 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		d.log.Warn("not using the sandbox binary: sandboxes re-execute this binary, and start slower", "err", err)
 	}
+	if n := d.sweep(); n > 0 {
+		d.log.Info("ended sandboxes a previous run left behind", "count", n, "cgroup_parent", cfg.CgroupParent)
+	}
 	d.log.Debug("linux sandbox driver ready", "cgroup_version", cg.version(), "cgroup_parent", cfg.CgroupParent, "binary", d.binary())
 	return d, nil
+}
+
+// defaultParent is the cgroup parent of a driver whose run directory is
+// runDir: one per run directory, which one gust process uses at a time.
+func defaultParent(runDir string) string {
+	abs, err := filepath.Abs(runDir)
+	if err != nil {
+		abs = runDir
+	}
+	h := fnv.New64a()
+	h.Write([]byte(abs))
+	return fmt.Sprintf("%s/%012x", defaultCgroupParent, h.Sum64()>>16)
+}
+
+// sweep kills and removes the sandboxes a previous driver with this cgroup
+// parent and run directory left (it died without destroying them), and
+// returns how many there were. Frozen ones are thawed to let them die.
+func (d *Driver) sweep() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ids := d.cg.leftovers()
+	for _, id := range ids {
+		cg := d.cg.existing(id)
+		if cg.pids != "" {
+			cg.kill()
+		}
+		if cg.freezer != "" {
+			_ = cg.thaw(ctx) // frozen tasks die only once thawed
+		}
+		if err := cg.remove(ctx); err != nil {
+			d.log.Warn("cannot remove a sandbox a previous run left behind", "cgroup", id, "err", err)
+		}
+	}
+	ents, _ := os.ReadDir(d.cfg.RunDir)
+	for _, e := range ents {
+		if e.IsDir() && validID(e.Name()) == nil {
+			_ = os.RemoveAll(filepath.Join(d.cfg.RunDir, e.Name()))
+		}
+	}
+	return len(ids)
 }
 
 // Name implements sandbox.Driver.

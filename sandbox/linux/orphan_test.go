@@ -37,6 +37,9 @@ func init() {
 		if err == nil {
 			err = sb.Start(ctx)
 		}
+		if err == nil && os.Getenv("ORPHAN_PAUSE") != "" {
+			err = sb.(sandbox.Pauser).Pause(ctx)
+		}
 		if err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
@@ -48,49 +51,95 @@ func init() {
 
 // TestSandboxDiesWithDriver: when the process that drives a sandbox dies
 // without destroying it (SIGKILL, a panic), the sandbox's processes die
-// too instead of living on as orphans.
+// too instead of living on as orphans. A paused (frozen) sandbox cannot
+// notice: the next driver with the same run directory ends it.
 func TestSandboxDiesWithDriver(t *testing.T) {
 	if err := linux.Available(); err != nil {
 		t.Skipf("linux sandboxes unavailable: %v", err)
 	}
-	dir := t.TempDir()
-	parent := filepath.Join("gust-test", filepath.Base(filepath.Dir(dir))+"-orphan")
-	cmd := reexec.Command(orphanEntry)
-	cmd.Env = append(cmd.Env, "ORPHAN_RUN_DIR="+filepath.Join(dir, "run"), "ORPHAN_CGROUP_PARENT="+parent)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	for _, paused := range []bool{false, true} {
+		t.Run(map[bool]string{false: "running", true: "paused"}[paused], func(t *testing.T) {
+			dir := t.TempDir()
+			runDir := filepath.Join(dir, "run")
+			parent := filepath.Join("gust-test", filepath.Base(filepath.Dir(dir))+"-orphan")
+			cmd := reexec.Command(orphanEntry)
+			cmd.Env = append(cmd.Env, "ORPHAN_RUN_DIR="+runDir, "ORPHAN_CGROUP_PARENT="+parent)
+			if paused {
+				cmd.Env = append(cmd.Env, "ORPHAN_PAUSE=1")
+			}
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			line, _ := bufio.NewReader(out).ReadString('\n')
+			if strings.TrimSpace(line) != "started" {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("driver process: %q", line)
+			}
+			procs := sandboxProcs(t, parent, "orphan")
+			if len(procs) == 0 {
+				t.Fatal("no process in the sandbox's cgroup")
+			}
+			t.Cleanup(func() { removeOrphan(parent) })
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			if paused {
+				time.Sleep(300 * time.Millisecond)
+				if len(sandboxProcs(t, parent, "orphan")) == 0 {
+					t.Fatal("the frozen sandbox died with its driver: nothing left to sweep")
+				}
+				d, err := linux.New(linux.Config{RunDir: runDir, CgroupParent: parent, ProxyEntry: sandboxtest.StandInEntry})
+				if err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				defer d.Close()
+				if _, err := os.Stat(filepath.Join(runDir, "orphan")); !os.IsNotExist(err) {
+					t.Errorf("the sandbox's directory is still there after New: %v", err)
+				}
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for len(procs) > 0 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+				procs = sandboxProcs(t, parent, "orphan")
+			}
+			if len(procs) > 0 {
+				t.Errorf("processes %v outlived their driver by 10 s", procs)
+			}
+			if paused {
+				if left := orphanDirs(parent); len(left) > 0 {
+					t.Errorf("cgroups left after the sweep: %v", left)
+				}
+			}
+		})
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, _ := bufio.NewReader(out).ReadString('\n')
-	if strings.TrimSpace(line) != "started" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("driver process: %q", line)
-	}
-	procs := sandboxProcs(t, parent, "orphan")
-	if len(procs) == 0 {
-		t.Fatal("no process in the sandbox's cgroup")
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(procs) > 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-		procs = sandboxProcs(t, parent, "orphan")
-	}
-	if len(procs) > 0 {
-		for _, pid := range procs {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		t.Errorf("processes %v outlived their driver by 10 s", procs)
-	}
-	// The dead driver could not remove its cgroups.
+}
+
+// orphanDirs lists the orphan sandbox's cgroup directories.
+func orphanDirs(parent string) []string {
 	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent + "/orphan")
 	v2, _ := filepath.Glob("/sys/fs/cgroup/" + parent + "/orphan")
-	for _, d := range append(dirs, v2...) {
+	return append(dirs, v2...)
+}
+
+// removeOrphan kills and removes what a failed test left.
+func removeOrphan(parent string) {
+	for _, d := range orphanDirs(parent) {
+		os.WriteFile(filepath.Join(d, "freezer.state"), []byte("THAWED"), 0o644)
+		if b, err := os.ReadFile(filepath.Join(d, "cgroup.procs")); err == nil {
+			for _, f := range strings.Fields(string(b)) {
+				var pid int
+				if _, err := fmt.Sscan(f, &pid); err == nil {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	for _, d := range orphanDirs(parent) {
 		os.Remove(d)
 		os.Remove(filepath.Dir(d))
 	}
