@@ -30,3 +30,13 @@ func sandboxDriver(cfg Config, log *slog.Logger) (sandbox.Driver, error) {
 	}
 	return process.New(process.Config{RunDir: runDir, Logger: log}), nil
 }
+
+// closeDriver releases what a driver holds for all its sandboxes (the linux
+// driver's parent cgroups, its nftables table) once they are destroyed.
+func closeDriver(drv sandbox.Driver, log *slog.Logger) {
+	if c, ok := drv.(interface{ Close() error }); ok {
+		if err := c.Close(); err != nil {
+			log.Warn("closing the sandbox driver", "err", err)
+		}
+	}
+}

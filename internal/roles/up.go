@@ -75,7 +75,7 @@ func Up(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		// The invoker shares the process: the controller calls it directly
 		// when placement picks it (controller.Deps.Local), NATS otherwise.
-		inv, err := newInvoker(cfg, n.nc, n.st, log)
+		inv, run, err := newInvoker(cfg, n.nc, n.st, log)
 		if err != nil {
 			return err
 		}
@@ -83,7 +83,7 @@ func Up(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		g.Go("invoker", func() error { return inv.Run(ctx) })
+		g.Go("invoker", func() error { return run(ctx) })
 		// Open the API only once the controller knows the local invoker, so
 		// the first invocation after "Gust is up" never meets "no invokers".
 		if err := awaitInvoker(ctx, ctl, 10*time.Second); err != nil {
@@ -222,27 +222,39 @@ func startController(ctx context.Context, g *group, cfg Config, nc *nats.Conn, s
 }
 
 func startInvoker(ctx context.Context, g *group, cfg Config, nc *nats.Conn, st store.Store, log *slog.Logger) error {
-	inv, err := newInvoker(cfg, nc, st, log)
+	_, run, err := newInvoker(cfg, nc, st, log)
 	if err != nil {
 		return err
 	}
-	g.Go("invoker", func() error { return inv.Run(ctx) })
+	g.Go("invoker", func() error { return run(ctx) })
 	return nil
 }
 
-// newInvoker builds the invoker of cfg; Run starts it.
-func newInvoker(cfg Config, nc *nats.Conn, st store.Store, log *slog.Logger) (*invoker.Invoker, error) {
+// newInvoker builds the invoker of cfg and its sandbox driver; run runs the
+// invoker until ctx ends and then closes the driver, whose sandboxes the
+// invoker has destroyed by then.
+func newInvoker(cfg Config, nc *nats.Conn, st store.Store, log *slog.Logger) (inv *invoker.Invoker, run func(context.Context) error, err error) {
 	drv, err := sandboxDriver(cfg, log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return invoker.New(invoker.Config{
+	inv, err = invoker.New(invoker.Config{
 		ID: cfg.InvokerID, Prefix: cfg.Prefix, MemoryMB: cfg.MemoryMB, APIHost: cfg.APIHost, Prewarm: cfg.Prewarm,
 		IdleGrace: cfg.IdleGrace,
 	}, invoker.Deps{
 		NATS: nc, Store: st, Driver: drv, Logger: log.With("role", "invoker"),
 		GoCache: filepath.Join(cfg.DataDir, "gocache"),
 	})
+	if err != nil {
+		closeDriver(drv, log)
+		return nil, nil, err
+	}
+	run = func(ctx context.Context) error {
+		err := inv.Run(ctx)
+		closeDriver(drv, log)
+		return err
+	}
+	return inv, run, nil
 }
 
 func startGateway(ctx context.Context, g *group, cfg Config, st store.Store, ctl *controller.Controller, log *slog.Logger) (*gateway.Gateway, error) {
