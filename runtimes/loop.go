@@ -78,7 +78,7 @@ func startLoop(path string, args []string, dir string, env []string) (*loop, err
 		cmd.Stdout = os.Stdout
 		cmd.Stderr = os.Stderr
 		cmd.ExtraFiles = []*os.File{outW}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		cmd.SysProcAttr = childAttr()
 		return cmd
 	})
 	inR.Close()

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -62,7 +61,7 @@ func (n *native) run(body, dst []byte) ([]byte, error) {
 		cmd.Stdin = bytes.NewReader(args)
 		cmd.Stdout = out
 		cmd.Stderr = os.Stderr
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		cmd.SysProcAttr = childAttr()
 		// A background process that keeps stdout open does not hold the run.
 		cmd.WaitDelay = time.Second
 		return cmd

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package runtimes
+
+import "syscall"
+
+// childAttr: without Linux's parent-death signal a launcher outlives a
+// proxy that is killed (only the process sandbox runs elsewhere, for
+// development).
+func childAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
