@@ -155,7 +155,8 @@ func sendRecord(c *fiber.Ctx, rec *whisk.Activation, resultOnly bool) error {
 		return c.Send(resultOf(rec))
 	}
 	normalize(rec)
-	return c.JSON(rec)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(rec.AppendJSON(make([]byte, 0, 1024)))
 }
 
 func recordStatus(rec *whisk.Activation) int {

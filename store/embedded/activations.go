@@ -63,12 +63,8 @@ func (s *Store) putActivationFn(a *whisk.Activation) (func(*bolt.Tx) error, erro
 		return nil, nil
 	}
 	// S8(start) then the JSON, built in one buffer.
-	buf := bytes.NewBuffer(make([]byte, 8, 1024))
-	binary.BigEndian.PutUint64(buf.Bytes(), uint64(a.Start))
-	if err := json.NewEncoder(buf).Encode(a); err != nil {
-		return nil, fmt.Errorf("%w: activation %s: %v", store.ErrInvalid, a.ActivationID, err)
-	}
-	value := buf.Bytes()
+	value := binary.BigEndian.AppendUint64(make([]byte, 0, 1024), uint64(a.Start))
+	value = append(a.AppendJSON(value), '\n')
 	ns, id := a.Namespace, a.ActivationID
 	key := join(ns, id)
 	byTime := joinTime(join(ns, ""), a.Start, id)

@@ -594,6 +594,10 @@ func testActivationInvalid(t *testing.T, s store.Store) {
 		"negative start":   mut(func(a *whisk.Activation) { a.Start = -1 }),
 		"NUL in path name": mut(func(a *whisk.Activation) { a.Annotations = a.Annotations.Set(whisk.AnnPath, "guest/a\x00b") }),
 		"NUL in id":        mut(func(a *whisk.Activation) { a.ActivationID = "a\x00b" }),
+		"result not JSON":  mut(func(a *whisk.Activation) { a.Response.Result = json.RawMessage(`{"a":`) }),
+		"annotation not JSON": mut(func(a *whisk.Activation) {
+			a.Annotations = append(a.Annotations, whisk.KeyValue{Key: "k", Value: json.RawMessage(`nope`)})
+		}),
 	}
 	for name, a := range puts {
 		wantErr(t, "put "+name, s.PutActivation(ctx, a), store.ErrInvalid)

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -140,6 +141,16 @@ func Activation(a *whisk.Activation) (name string, err error) {
 	name = store.ActivationName(a)
 	if err := Text("activation name", name, MaxName); err != nil {
 		return "", err
+	}
+	// Records are encoded with their raw values as they are
+	// (whisk.Activation.AppendJSON): those must be JSON.
+	if len(a.Response.Result) > 0 && !json.Valid(a.Response.Result) {
+		return "", fmt.Errorf("%w: activation %s: the result is not JSON", store.ErrInvalid, a.ActivationID)
+	}
+	for _, kv := range a.Annotations {
+		if len(kv.Value) > 0 && !json.Valid(kv.Value) {
+			return "", fmt.Errorf("%w: activation %s: annotation %q is not JSON", store.ErrInvalid, a.ActivationID, kv.Key)
+		}
 	}
 	return name, nil
 }
