@@ -157,7 +157,8 @@ func (g *Gateway) getActivation(c *fiber.Ctx, p *principal, _ time.Time) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(rec)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(rec.AppendJSON(make([]byte, 0, 1024))) // as the invoke's answer
 }
 
 // activationResult is GET …/activations/{id}/result.

@@ -91,7 +91,7 @@ func (c *Client) Run(ctx context.Context, req *RunRequest) (RunResult, error) {
 	if err != nil {
 		return RunResult{}, fmt.Errorf("runtime /run: %w", err)
 	}
-	res := RunResult{StatusCode: status, Body: body, Status: whisk.StatusDeveloperError}
+	res := RunResult{StatusCode: status, Body: compact(body), Status: whisk.StatusDeveloperError}
 	switch kind := classifyResult(body, true); {
 	case status == statusOK && kind == resultOK:
 		res.Status = whisk.StatusSuccess

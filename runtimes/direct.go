@@ -214,6 +214,9 @@ func (d *Direct) Run(ctx context.Context, req *RunRequest) (RunResult, error) {
 		}
 		return RunResult{}, fmt.Errorf("runtime launcher: %w", err)
 	}
+	if !d.trust {
+		line = compact(line)
+	}
 	res := RunResult{StatusCode: 200, Body: line, Status: whisk.StatusSuccess}
 	switch classifyResult(line, !d.trust) {
 	case resultOK:

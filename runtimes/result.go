@@ -109,3 +109,20 @@ func stringEnd(b []byte, open int) int {
 	}
 	return -1
 }
+
+// compact returns a JSON result without insignificant whitespace: records
+// carry results as they are (whisk.Activation.AppendJSON), and a runtime
+// other than Gust's launchers (a native executable, a stock proxy) may
+// indent. b itself when it has no whitespace byte at all, the common case,
+// or when it is not JSON (the caller classifies it).
+func compact(b []byte) []byte {
+	if bytes.IndexAny(b, " \t\r\n") < 0 {
+		return b
+	}
+	var out bytes.Buffer
+	out.Grow(len(b))
+	if json.Compact(&out, b) != nil {
+		return b
+	}
+	return out.Bytes()
+}
