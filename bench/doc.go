@@ -27,8 +27,9 @@
 //
 // Every run also measures the floor on the same machine: a raw HTTP round
 // trip to a trivial Go server, a raw NATS request-reply on an embedded
-// nats-server, a direct /run on a warm runtime proxy, and the cold start of
-// a bare runtime proxy per kind. Results are shown as ratios to that floor.
+// nats-server, a direct run on a warm runtime (the launcher's pipes, as the
+// invoker runs it), and the cold start of a bare runtime proxy per kind.
+// Results are shown as ratios to that floor.
 //
 // By default the tool starts `gust up` as a child process of the gust binary
 // (so the load generator is a separate process, as for real users) on free

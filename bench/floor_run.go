@@ -18,23 +18,38 @@ import (
 type runtimeProxy struct {
 	sb     sandbox.Sandbox
 	client *runtimes.Client
-	dir    string
+	direct *runtimes.Direct // after handOver
 	null   *os.File
 }
 
-// startProxy starts a proxy for kind and initializes it with the no-op
-// action.
-func startProxy(ctx context.Context, kind, id string) (*runtimeProxy, error) {
+// floorDriver is a process driver in a new temporary directory. Making it
+// prepares the runtime launchers, as an invoker's driver does once at
+// start: never inside a timed start.
+type floorDriver struct {
+	*process.Driver
+	dir string
+}
+
+func newFloorDriver() (*floorDriver, error) {
 	dir, err := os.MkdirTemp("", "gbr-") // short: unix socket paths are limited
 	if err != nil {
 		return nil, err
 	}
-	p := &runtimeProxy{dir: dir}
+	return &floorDriver{process.New(process.Config{RunDir: dir}), dir}, nil
+}
+
+// Close removes the driver's directory; its proxies must be closed first.
+func (f *floorDriver) Close() { os.RemoveAll(f.dir) }
+
+// startProxy starts a proxy for kind with drv and initializes it with the
+// no-op action.
+func startProxy(ctx context.Context, drv *floorDriver, kind, id string) (*runtimeProxy, error) {
+	p := &runtimeProxy{}
+	var err error
 	if p.null, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0); err != nil {
 		p.Close()
 		return nil, err
 	}
-	drv := process.New(process.Config{RunDir: dir})
 	if p.sb, err = drv.Create(ctx, sandbox.Spec{ID: id, Kind: kind, MemoryMB: 128, Stdout: p.null, Stderr: p.null}); err != nil {
 		p.Close()
 		return nil, err
@@ -64,9 +79,27 @@ func runRequest(i int) *runtimes.RunRequest {
 	}
 }
 
-// run sends one /run and checks its answer.
+// handOver takes the launcher from the proxy, as the invoker does after a
+// sandbox's first run: runs then go straight to the launcher's pipes.
+func (p *runtimeProxy) handOver(ctx context.Context) error {
+	d, err := p.client.Handover(ctx)
+	if err != nil {
+		return err
+	}
+	p.direct = d
+	return nil
+}
+
+// run runs the action once, through the proxy's /run or, after handOver,
+// the launcher's pipes, and checks its answer.
 func (p *runtimeProxy) run(ctx context.Context, req *runtimes.RunRequest) error {
-	res, err := p.client.Run(ctx, req)
+	var res runtimes.RunResult
+	var err error
+	if p.direct != nil {
+		res, err = p.direct.Run(ctx, req)
+	} else {
+		res, err = p.client.Run(ctx, req)
+	}
 	if err != nil {
 		return err
 	}
@@ -78,6 +111,9 @@ func (p *runtimeProxy) run(ctx context.Context, req *runtimes.RunRequest) error 
 
 // Close stops the proxy and removes its files.
 func (p *runtimeProxy) Close() {
+	if p.direct != nil {
+		p.direct.Close()
+	}
 	if p.client != nil {
 		p.client.Close()
 	}
@@ -87,19 +123,32 @@ func (p *runtimeProxy) Close() {
 	if p.null != nil {
 		p.null.Close()
 	}
-	os.RemoveAll(p.dir)
 }
 
-// measureRunFloor times direct /run calls on a warm runtime proxy with
-// runtimes.Client, as the invoker calls it.
+// measureRunFloor times direct runs on a warm runtime, through the
+// launcher's pipes (runtimes.Direct), as the invoker runs it.
 func measureRunFloor(ctx context.Context, kind string, d time.Duration, phase func(string, time.Duration, counter)) FloorPart {
-	part := FloorPart{Name: floorRun, Clients: 1, Description: "direct /run of a no-op " + family(kind) + " action on a warm runtime proxy (process sandbox, unix socket)"}
-	p, err := startProxy(ctx, kind, "floor-run")
+	part := FloorPart{Name: floorRun, Clients: 1, Description: "direct run of a no-op " + family(kind) + " action on a warm runtime: the launcher's pipes, as the invoker runs it (process sandbox)"}
+	drv, err := newFloorDriver()
+	if err != nil {
+		part.Error = err.Error()
+		return part
+	}
+	defer drv.Close()
+	p, err := startProxy(ctx, drv, kind, "floor-run")
 	if err != nil {
 		part.Error = err.Error()
 		return part
 	}
 	defer p.Close()
+	err = p.run(ctx, runRequest(0)) // a sandbox's first run goes through the proxy
+	if err == nil {
+		err = p.handOver(ctx)
+	}
+	if err != nil {
+		part.Error = err.Error()
+		return part
+	}
 	req := runRequest(0)
 	warm := time.Now().Add(min(d/4, 500*time.Millisecond))
 	for time.Now().Before(warm) && ctx.Err() == nil {
@@ -134,10 +183,16 @@ func measureRunFloor(ctx context.Context, kind string, d time.Duration, phase fu
 // result: sandbox start, /init of the no-op action, first /run.
 func measureColdFloor(ctx context.Context, kind string, n int) FloorPart {
 	part := FloorPart{Name: floorCold(kind), Clients: 1, Description: "a new " + family(kind) + " runtime proxy (process sandbox) to its first result: start, /init, /run"}
+	drv, err := newFloorDriver()
+	if err != nil {
+		part.Error = err.Error()
+		return part
+	}
+	defer drv.Close()
 	var lat []time.Duration
 	for i := 0; i < n && ctx.Err() == nil; i++ {
 		t0 := time.Now()
-		p, err := startProxy(ctx, kind, "floor-cold-"+strconv.Itoa(i))
+		p, err := startProxy(ctx, drv, kind, "floor-cold-"+strconv.Itoa(i))
 		if err == nil {
 			err = p.run(ctx, runRequest(i))
 		}

@@ -26,7 +26,7 @@ const resultsTemplate = "# Gust benchmark results\n\n" +
 	"printed. Each row is the latest result of that scenario; its run (date, commit, machine, command) is\n" +
 	"listed under the tables. Latencies are end to end, measured by the client through the HTTP API.\n" +
 	"The floor is measured in the same run on the same machine: a raw HTTP round trip to a trivial Go\n" +
-	"server, a raw NATS request-reply on an embedded nats-server, a direct /run on a warm runtime proxy\n" +
+	"server, a raw NATS request-reply on an embedded nats-server, a direct run on a warm runtime (the launcher's pipes)\n" +
 	"(their sum is the `invoke` floor), and a bare runtime proxy's cold start per kind. `p50/floor` and\n" +
 	"`p99/floor` divide a scenario's percentiles by its floor's. `cold` counts activations that ran /init.\n\n" +
 	"## Latest\n\n" + latestBegin + "\n" + latestEnd + "\n\n" +

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,6 +36,13 @@ type env struct {
 	runDir string
 	subj   bus.Subjects
 	seq    atomic.Int64
+}
+
+// sandboxDirs counts the sandboxes' directories in the run directory (not
+// the driver's prepared launchers).
+func (e *env) sandboxDirs() int {
+	ents, _ := os.ReadDir(e.runDir)
+	return len(slices.DeleteFunc(ents, func(d os.DirEntry) bool { return d.Name() == "launchers" }))
 }
 
 func newEnv(t testing.TB) *env {
@@ -325,10 +333,7 @@ func TestInvokeTimeout(t *testing.T) {
 	if rec.StatusCode != whisk.StatusSuccess {
 		t.Fatalf("warm-up: %+v", rec.Response)
 	}
-	sandboxes := func() int {
-		ents, _ := os.ReadDir(e.runDir)
-		return len(ents)
-	}
+	sandboxes := e.sandboxDirs
 	if n := sandboxes(); n != 1 {
 		t.Fatalf("%d sandboxes, want 1", n)
 	}
@@ -657,8 +662,8 @@ func TestDrainFinishesInFlight(t *testing.T) {
 	if _, err := e.st.GetActivation(context.Background(), "guest", msg.ActivationID); err != nil {
 		t.Errorf("the drained activation's record was not written: %v", err)
 	}
-	if ents, _ := os.ReadDir(e.runDir); len(ents) != 0 {
-		t.Errorf("%d sandboxes left after Run returned", len(ents))
+	if n := e.sandboxDirs(); n != 0 {
+		t.Errorf("%d sandboxes left after Run returned", n)
 	}
 }
 
@@ -718,8 +723,8 @@ func TestDrainTimeoutAborts(t *testing.T) {
 	if res.Activation.StatusCode != whisk.StatusInternalError || !strings.Contains(res.Error, ErrShuttingDown.Error()) {
 		t.Errorf("aborted blocking activation: status %d, error %q", res.Activation.StatusCode, res.Error)
 	}
-	if ents, _ := os.ReadDir(e.runDir); len(ents) != 0 {
-		t.Errorf("%d sandboxes left after Run returned", len(ents))
+	if n := e.sandboxDirs(); n != 0 {
+		t.Errorf("%d sandboxes left after Run returned", n)
 	}
 	// The asynchronous one went back to the stream: the next invoker runs it.
 	if _, err := e.st.GetActivation(context.Background(), "guest", async.ActivationID); !errors.Is(err, store.ErrNotFound) {

@@ -49,6 +49,17 @@ func startProxy(t testing.TB, kind string) *proxyProc {
 // streams) rather than to buffers the test can read.
 func startProxyOut(t testing.TB, kind string, out *os.File) *proxyProc {
 	t.Helper()
+	return startProxyWith(t, kind, out)
+}
+
+// startProxyEnv is startProxy with env added to the proxy's environment.
+func startProxyEnv(t testing.TB, kind string, env ...string) *proxyProc {
+	t.Helper()
+	return startProxyWith(t, kind, nil, env...)
+}
+
+func startProxyWith(t testing.TB, kind string, out *os.File, env ...string) *proxyProc {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "gprt") // short: a socket path holds 107 bytes
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +68,7 @@ func startProxyOut(t testing.TB, kind string, out *os.File) *proxyProc {
 	p := &proxyProc{sock: filepath.Join(dir, "rt.sock"), stdout: &syncbuf.Buffer{}, stderr: &syncbuf.Buffer{}}
 	p.cmd = reexec.Command(ProxyEntry)
 	p.cmd.Env = append(p.cmd.Env, EnvSocket+"="+p.sock, EnvKind+"="+kind)
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if out != nil {
 		p.cmd.Stdout, p.cmd.Stderr = out, out

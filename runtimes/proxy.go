@@ -61,9 +61,10 @@ func init() {
 
 // proxyMain is the entry point: Serve on $GUST_RUNTIME_SOCKET until SIGTERM.
 func proxyMain() {
-	socket, kind := os.Getenv(EnvSocket), os.Getenv(EnvKind)
+	socket, kind, launchers := os.Getenv(EnvSocket), os.Getenv(EnvKind), os.Getenv(EnvLaunchers)
 	os.Unsetenv(EnvSocket)
 	os.Unsetenv(EnvKind)
+	os.Unsetenv(EnvLaunchers)
 	// One P: the proxy does little CPU work per call, and a single thread
 	// avoids cross-CPU wake-ups on the hot path (see limits.md B6).
 	if os.Getenv("GOMAXPROCS") == "" {
@@ -71,7 +72,7 @@ func proxyMain() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := Serve(ctx, socket, kind); err != nil {
+	if err := serve(ctx, socket, kind, launchers); err != nil {
 		fmt.Fprintln(os.Stderr, "gust runtime:", err)
 		os.Exit(1)
 	}
@@ -114,6 +115,12 @@ type proxy struct {
 // the path is replaced. On return the launcher and every process it started
 // are killed and the work directory is gone.
 func Serve(ctx context.Context, socketPath string, kind string) error {
+	return serve(ctx, socketPath, kind, "")
+}
+
+// serve is Serve with the directory of prepared launchers (EnvLaunchers),
+// "" for none.
+func serve(ctx context.Context, socketPath, kind, launchers string) error {
 	if socketPath == "" {
 		return errors.New("runtime proxy: no socket path")
 	}
@@ -121,7 +128,7 @@ func Serve(ctx context.Context, socketPath string, kind string) error {
 	if err != nil || k == whisk.KindSequence {
 		return fmt.Errorf("%w: %q", ErrBadKind, kind)
 	}
-	p, err := newProxy(k)
+	p, err := newProxy(k, launchers)
 	if err != nil {
 		return err
 	}
@@ -154,7 +161,7 @@ func listenUnix(path string) (net.Listener, error) {
 	return ln, nil
 }
 
-func newProxy(kind string) (*proxy, error) {
+func newProxy(kind, launchers string) (*proxy, error) {
 	dir, err := os.MkdirTemp("", "gust-runtime-")
 	if err != nil {
 		return nil, err
@@ -162,19 +169,34 @@ func newProxy(kind string) (*proxy, error) {
 	p := &proxy{kind: kind, dir: dir, env: cleanEnv(), conns: map[net.Conn]struct{}{}}
 	switch kind {
 	case whisk.KindNode:
-		p.prestart("launcher.js", launcherJS, interpreter(nodePath, "node"))
+		p.prestart(p.launcher(launchers, launcherNodeFile, "launcher.js", launcherJS), interpreter(nodePath, "node"))
 	case whisk.KindPython:
-		p.prestart("launcher.py", launcherPy, interpreter(pythonPath, "python3"), "-S", "-B")
+		p.prestart(p.launcher(launchers, launcherPythonFile, "launcher.py", launcherPy), interpreter(pythonPath, "python3"), "-S", "-B")
 	}
 	return p, nil
 }
 
-// prestart writes a launcher and starts it, so that a prewarmed sandbox holds
-// a running interpreter and /init only loads the code.
-func (p *proxy) prestart(name string, src []byte, bin string, flags ...string) {
+// launcher is the path of a launcher to start: the prepared one in
+// launchers when there is one, else src written into the work directory as
+// name ("" when that fails, with preErr set).
+func (p *proxy) launcher(launchers, prepared, name string, src []byte) string {
+	if launchers != "" {
+		if path := filepath.Join(launchers, prepared); exists(path) {
+			return path
+		}
+	}
 	path := filepath.Join(p.dir, name)
 	if err := os.WriteFile(path, src, 0o644); err != nil {
 		p.preErr = err
+		return ""
+	}
+	return path
+}
+
+// prestart starts a launcher, so that a prewarmed sandbox holds a running
+// interpreter and /init only loads the code.
+func (p *proxy) prestart(path string, bin string, flags ...string) {
+	if path == "" {
 		return
 	}
 	l, err := startLoop(bin, append(flags, path), p.dir, p.env)

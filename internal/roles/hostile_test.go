@@ -384,7 +384,8 @@ def main(args):
 // of the sandbox's own: its init, the runtime proxy or the launcher.
 func ownProcess(cmd string) bool {
 	return cmd == "gust-sandbox-init" || cmd == "gust-runtime" ||
-		strings.HasPrefix(cmd, "/usr/bin/python3 -S -B /tmp/gust-runtime-")
+		strings.HasPrefix(cmd, "/usr/bin/python3 -S -B /tmp/gust-runtime-") || // a launcher of its own
+		cmd == "/usr/bin/python3 -S -B /.gust/launchers/launcher.pyc" // the prepared one
 }
 
 // keepInvoking invokes name, blocking, one call at a time, every 20 ms

@@ -91,11 +91,13 @@ type Config struct {
 
 // Driver runs each sandbox in new namespaces and cgroups.
 type Driver struct {
-	cfg  Config
-	log  *slog.Logger
-	bin  *reexec.Binary // runs the init and the proxy; nil: this binary
-	cg   *cgroupHost
-	nets *netPool
+	cfg Config
+	log *slog.Logger
+	bin *reexec.Binary // runs the init and the proxy; nil: this binary
+	// launchers holds the prepared runtime launchers, "" when none.
+	launchers string
+	cg        *cgroupHost
+	nets      *netPool
 
 	closed atomic.Bool
 }
@@ -168,6 +170,12 @@ func New(cfg Config) (*Driver, error) {
 	}
 	if n := d.sweep(); n > 0 {
 		d.log.Info("ended sandboxes a previous run left behind", "count", n, "cgroup_parent", cfg.CgroupParent)
+	}
+	// After the sweep, which clears the run directory.
+	if dir := filepath.Join(cfg.RunDir, "launchers"); runtimes.PrepareLaunchers(context.Background(), dir) == nil {
+		d.launchers = dir
+	} else {
+		d.log.Warn("runtime launchers not prepared: each sandbox writes and compiles its own", "dir", dir)
 	}
 	d.log.Debug("linux sandbox driver ready", "cgroup_version", cg.version(), "cgroup_parent", cfg.CgroupParent, "binary", d.binary())
 	return d, nil
@@ -412,13 +420,14 @@ func (s *Sandbox) Start(ctx context.Context) error {
 // has built the sandbox. On failure nothing is left running.
 func (s *Sandbox) launch(ctx context.Context) (err error) {
 	cfg := initConfig{
-		Entry:    s.d.cfg.ProxyEntry,
-		TmpMB:    min(s.d.cfg.TmpMB, s.memMB),
-		Hostname: "sandbox",
-		Network:  s.spec.Network,
-		Root:     filepath.Join(s.dir, "root"),
-		SockDir:  filepath.Join(s.dir, "sock"),
-		DNS:      s.d.cfg.DNS,
+		Entry:     s.d.cfg.ProxyEntry,
+		TmpMB:     min(s.d.cfg.TmpMB, s.memMB),
+		Hostname:  "sandbox",
+		Network:   s.spec.Network,
+		Root:      filepath.Join(s.dir, "root"),
+		SockDir:   filepath.Join(s.dir, "sock"),
+		Launchers: s.d.launchers,
+		DNS:       s.d.cfg.DNS,
 		Env: append([]string{
 			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			"HOME=/tmp",
@@ -428,6 +437,9 @@ func (s *Sandbox) launch(ctx context.Context) (err error) {
 			runtimes.EnvKind + "=" + s.spec.Kind,
 			reexec.Env(s.d.cfg.ProxyEntry),
 		}, s.d.cfg.Env...),
+	}
+	if s.d.launchers != "" {
+		cfg.Env = append(cfg.Env, runtimes.EnvLaunchers+"="+launchersInside)
 	}
 	if s.net != nil {
 		cfg.Addr, cfg.Gateway = s.net.addr.String(), s.net.gateway.String()

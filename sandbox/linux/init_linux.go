@@ -51,9 +51,10 @@ var initCaps = []uintptr{
 
 // Paths inside the sandbox.
 const (
-	sockDirInside = "/run/gust"
-	exeInside     = "/.gust/gust" // the init's binary: gust or gust-sandbox
-	sandboxUID    = 65534         // nobody
+	sockDirInside   = "/run/gust"
+	exeInside       = "/.gust/gust" // the init's binary: gust or gust-sandbox
+	launchersInside = "/.gust/launchers"
+	sandboxUID      = 65534 // nobody
 )
 
 // envInitConfig carries the init's configuration, as JSON: in the
@@ -72,6 +73,10 @@ type initConfig struct {
 	DNS      []string `json:"dns"`      // name servers, else the host's resolv.conf
 	Root     string   `json:"root"`     // host path: mount point of the new root
 	SockDir  string   `json:"sock_dir"` // host path: bound at sockDirInside
+	// Launchers is the host path of the prepared runtime launchers
+	// (runtimes.PrepareLaunchers), bound read-only at launchersInside; ""
+	// for none.
+	Launchers string `json:"launchers,omitempty"`
 }
 
 func init() {
@@ -154,6 +159,13 @@ func prepare(cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
+	launchers := -1
+	if cfg.Launchers != "" {
+		if launchers, err = unix.Open(cfg.Launchers, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("opening %s: %w", cfg.Launchers, err)
+		}
+		defer unix.Close(launchers)
+	}
 	if err := syscall.Setgroups(nil); err != nil {
 		return fmt.Errorf("setgroups: %w", err)
 	}
@@ -163,7 +175,7 @@ func prepare(cfg *initConfig) error {
 	if err := syscall.Setresuid(0, 0, 0); err != nil {
 		return fmt.Errorf("setresuid: %w", err)
 	}
-	if err := buildRoot(cfg, sockDir, exe); err != nil {
+	if err := buildRoot(cfg, sockDir, exe, launchers); err != nil {
 		return err
 	}
 	unix.Close(sockDir)
@@ -345,8 +357,9 @@ var etcFiles = []string{
 // and pivots into it:
 // a read-only tmpfs holding bind mounts of the host's /usr (and /bin, /lib...
 // as on the host), a few /etc files, a private /tmp, a fresh /proc, a
-// minimal /dev, the socket directory and this binary.
-func buildRoot(cfg *initConfig, sockFd, exeFd int) error {
+// minimal /dev, the socket directory, this binary and the prepared runtime
+// launchers (when launchersFd is not -1).
+func buildRoot(cfg *initConfig, sockFd, exeFd, launchersFd int) error {
 	// The new root is the working directory.
 	at := func(p string) string { return "." + p }
 	mkdir := func(p string, mode uint32) error {
@@ -506,6 +519,14 @@ func buildRoot(cfg *initConfig, sockFd, exeFd int) error {
 	}
 	if err := bind(fmt.Sprintf("/proc/self/fd/%d", exeFd), at(exeInside), false, unix.MS_NOSUID|unix.MS_NODEV); err != nil {
 		return err
+	}
+	if launchersFd >= 0 {
+		if err := mkdir(launchersInside, 0o755); err != nil {
+			return err
+		}
+		if err := bind(fmt.Sprintf("/proc/self/fd/%d", launchersFd), at(launchersInside), false, unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC); err != nil {
+			return err
+		}
 	}
 
 	if err := unix.PivotRoot(".", "."); err != nil {

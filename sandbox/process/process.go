@@ -60,6 +60,8 @@ type Driver struct {
 	cfg Config
 	log *slog.Logger
 	bin *reexec.Binary // runs the proxy; nil: this binary
+	// launchers holds the prepared runtime launchers, "" when none.
+	launchers string
 }
 
 var _ sandbox.Driver = (*Driver)(nil)
@@ -81,6 +83,17 @@ func New(cfg Config) *Driver {
 		d.log.Warn("not using the sandbox binary: sandboxes re-execute this binary, and start slower", "err", err)
 	} else if d.bin != nil {
 		d.log.Debug("process sandboxes run the sandbox binary", "binary", d.bin.Path())
+	}
+	if cfg.RunDir != "" {
+		dir, err := filepath.Abs(filepath.Join(cfg.RunDir, "launchers"))
+		if err == nil {
+			err = runtimes.PrepareLaunchers(context.Background(), dir)
+		}
+		if err == nil {
+			d.launchers = dir
+		} else {
+			d.log.Warn("runtime launchers not prepared: each sandbox writes and compiles its own", "err", err)
+		}
 	}
 	return d
 }
@@ -224,6 +237,9 @@ func (s *Sandbox) command() *exec.Cmd {
 		runtimes.EnvSocket+"="+s.sock,
 		runtimes.EnvKind+"="+s.spec.Kind,
 	)
+	if s.d.launchers != "" {
+		cmd.Env = append(cmd.Env, runtimes.EnvLaunchers+"="+s.d.launchers)
+	}
 	cmd.Env = append(cmd.Env, s.d.cfg.Env...)
 	cmd.Dir = s.dir
 	cmd.Stdout = s.spec.Stdout
