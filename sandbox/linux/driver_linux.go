@@ -171,12 +171,7 @@ func New(cfg Config) (*Driver, error) {
 	if n := d.sweep(); n > 0 {
 		d.log.Info("ended sandboxes a previous run left behind", "count", n, "cgroup_parent", cfg.CgroupParent)
 	}
-	// After the sweep, which clears the run directory.
-	if dir := filepath.Join(cfg.RunDir, "launchers"); runtimes.PrepareLaunchers(context.Background(), dir) == nil {
-		d.launchers = dir
-	} else {
-		d.log.Warn("runtime launchers not prepared: each sandbox writes and compiles its own", "dir", dir)
-	}
+	d.launchers = launch.Launchers(cfg.RunDir, d.log) // after the sweep, which clears the run directory
 	d.log.Debug("linux sandbox driver ready", "cgroup_version", cg.version(), "cgroup_parent", cfg.CgroupParent, "binary", d.binary())
 	return d, nil
 }

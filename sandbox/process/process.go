@@ -85,15 +85,7 @@ func New(cfg Config) *Driver {
 		d.log.Debug("process sandboxes run the sandbox binary", "binary", d.bin.Path())
 	}
 	if cfg.RunDir != "" {
-		dir, err := filepath.Abs(filepath.Join(cfg.RunDir, "launchers"))
-		if err == nil {
-			err = runtimes.PrepareLaunchers(context.Background(), dir)
-		}
-		if err == nil {
-			d.launchers = dir
-		} else {
-			d.log.Warn("runtime launchers not prepared: each sandbox writes and compiles its own", "err", err)
-		}
+		d.launchers = launch.Launchers(cfg.RunDir, d.log)
 	}
 	return d
 }
