@@ -157,8 +157,7 @@ func (g *Gateway) getActivation(c *fiber.Ctx, p *principal, _ time.Time) error {
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(rec.AppendJSON(make([]byte, 0, 1024))) // as the invoke's answer
+	return sendJSONRecord(c, rec)
 }
 
 // activationResult is GET …/activations/{id}/result.

@@ -155,6 +155,12 @@ func sendRecord(c *fiber.Ctx, rec *whisk.Activation, resultOnly bool) error {
 		return c.Send(resultOf(rec))
 	}
 	normalize(rec)
+	return sendJSONRecord(c, rec)
+}
+
+// sendJSONRecord answers with rec's JSON, encoded without reflection
+// (whisk.Activation.AppendJSON), the same wherever a record is answered.
+func sendJSONRecord(c *fiber.Ctx, rec *whisk.Activation) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.Send(rec.AppendJSON(make([]byte, 0, 1024)))
 }
