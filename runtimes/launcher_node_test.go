@@ -2,9 +2,11 @@ package runtimes
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +154,33 @@ func waitTimeout(cmd *exec.Cmd, d time.Duration) error {
 	case <-time.After(d):
 		cmd.Process.Kill()
 		return <-c
+	}
+}
+
+// TestNodeLogsBeforeResult: output larger than the pipe's buffer waits in
+// Node's memory; the launcher answers only once it is written, so each run's
+// logs come before its sentinel, also when the run before logged nothing.
+func TestNodeLogsBeforeResult(t *testing.T) {
+	needInterpreter(t, whisk.KindNode)
+	p := startProxy(t, whisk.KindNode)
+	ctx := ctxT(t, 20*time.Second)
+	code := `function main(p) { if (p.n) { console.log('o'.repeat(p.n)); console.error('e'.repeat(p.n)); } return {n: p.n}; }`
+	if err := p.client.Init(ctx, &InitRequest{Value: InitValue{Code: code}}); err != nil {
+		t.Fatal(err)
+	}
+	const big = 300 << 10
+	for _, n := range []int{0, big, 0} {
+		res, err := p.client.Run(ctx, runReq(fmt.Sprintf(`{"n": %d}`, n)))
+		if err != nil || !res.Success() {
+			t.Fatalf("run n=%d: %+v %v", n, res, err)
+		}
+	}
+	stdout, stderr := p.waitOutput(t, 4)
+	s := whisk.LogSentinel + "\n"
+	if want := s + s + strings.Repeat("o", big) + "\n" + s + s; stdout != want {
+		t.Errorf("stdout holds %d bytes, want the init's and first run's sentinels, the log line, two sentinels (%d bytes)", len(stdout), len(want))
+	}
+	if want := s + s + strings.Repeat("e", big) + "\n" + s + s; stderr != want {
+		t.Errorf("stderr holds %d bytes, want %d in the same order as stdout", len(stderr), len(want))
 	}
 }
