@@ -146,26 +146,51 @@ async function init(msg) {
   writeOut('{"ok":true}');
 }
 
-// exported holds the __OW_* values last set, by key: each process.env
-// assignment is a native call, and most of the values (namespace, action,
-// version, key) are the same run after run, so only changes are set.
-const exported = new Map();
+// The run's __OW_* values go into process.env but not into the real
+// environment: glibc's setenv keeps every NAME=value string it ever built,
+// and activation ids, transaction ids and deadlines are new each run. A
+// launcher grew by 62 MB in 200,000 runs that way, so a busy sandbox reached
+// its memory limit within minutes.
+let envView = null; // the object process.env shows; see overlayEnv
+const contextNames = new Map(); // run message key -> __OW_ name
+const contextSet = new Set(); // the names in contextNames
 
 function exportContext(msg) {
   for (const k in msg) {
     if (k === 'value') continue;
+    let name = contextNames.get(k);
+    if (name === undefined) {
+      name = '__OW_' + k.toUpperCase();
+      contextNames.set(k, name);
+      contextSet.add(name);
+    }
     const v = msg[k];
-    const s = typeof v === 'string' ? v : JSON.stringify(v);
-    let e = exported.get(k);
-    if (e === undefined) {
-      e = { name: '__OW_' + k.toUpperCase(), value: undefined };
-      exported.set(k, e);
-    }
-    if (e.value !== s) {
-      process.env[e.name] = s;
-      e.value = s;
-    }
+    envView[name] = typeof v === 'string' ? v : JSON.stringify(v);
   }
+}
+
+// overlayEnv replaces process.env with a copy of the real environment that
+// the runs' context is written into. Reads, Object.keys, console.log and
+// child processes (which take their environment from process.env) all see
+// the copy. What the action sets or deletes reaches the real environment
+// too, as with Node's own process.env (TZ, for one, takes effect there),
+// except the __OW_* context names, which stay in the copy.
+function overlayEnv() {
+  const real = process.env;
+  envView = Object.assign({}, real);
+  const isContext = (k) => contextSet.has(k);
+  process.env = new Proxy(envView, {
+    set(t, k, v) {
+      t[k] = String(v);
+      if (!isContext(k)) real[k] = v;
+      return true;
+    },
+    deleteProperty(t, k) {
+      delete t[k];
+      if (!isContext(k)) delete real[k];
+      return true;
+    },
+  });
 }
 
 function run(line) {
@@ -204,8 +229,8 @@ function warm() {
   try {
     const f = evaluate(path.join(__dirname, 'warm.js'), 'function main(p) { return { ok: [p] }; }', 'main');
     const msg = JSON.parse('{"value":{"a":1},"activation_id":"0"}');
-    process.env.__OW_ACTIVATION_ID = msg.activation_id;
-    delete process.env.__OW_ACTIVATION_ID;
+    exportContext(msg);
+    delete envView.__OW_ACTIVATION_ID;
     const s = JSON.stringify(f(msg.value));
     fs.statSync(__filename).isDirectory();
     process.chdir(__dirname);
@@ -280,6 +305,7 @@ function readStdin() {
   }
 }
 
+overlayEnv();
 warm();
 watchLogs();
 // An empty line, skipped by handle, warms the line path.

@@ -152,7 +152,74 @@ def load(msg):
     return fn
 
 
-_exported = {}  # the __OW_* values last set, by run key
+class _Context:
+    """Exports the runs' __OW_* values to os.environ and the C environment.
+
+    os.environ's assignment calls setenv, and glibc's setenv keeps every
+    NAME=value string it ever built: activation ids, transaction ids and
+    deadlines are new each run, so the launcher grew by about 270 bytes a run
+    and a busy sandbox would reach its memory limit. After the first runs the
+    values go instead into buffers of our own that putenv points the C
+    environment at, rewritten in place; os.environ's own dict is updated
+    directly. ctypes costs about 4.5 ms to import, so the first runs (those
+    of a cold start) still use os.environ.
+    """
+
+    SWITCH_AFTER = 100  # runs
+
+    def __init__(self):
+        self.last = {}  # run key -> the value last exported
+        self.names = {}  # run key -> __OW_ name
+        self.runs = 0
+        self.putenv = None
+        self.bufs = {}  # __OW_ name -> the buffer the C environment points at
+
+    def export(self, msg):
+        self.runs += 1
+        if self.runs == self.SWITCH_AFTER:
+            self.own_buffers()
+        for k in msg:
+            if k == 'value':
+                continue
+            v = msg[k]
+            v = v if isinstance(v, str) else dumps(v)
+            if self.last.get(k) == v:  # most values are the same run after run
+                continue
+            self.last[k] = v
+            name = self.names.get(k)
+            if name is None:
+                name = self.names[k] = '__OW_' + k.upper()
+            if self.putenv is None:
+                os.environ[name] = v
+            else:
+                self.put(name, v)
+
+    def own_buffers(self):
+        try:
+            import ctypes
+            env = os.environ
+            self.key, self.value, self.data = env.encodekey, env.encodevalue, env._data
+            self.putenv = ctypes.CDLL(None).putenv
+            self.putenv.argtypes = [ctypes.c_char_p]
+            self.buffer = ctypes.create_string_buffer
+        except Exception:
+            self.putenv = None  # os.environ as before: correct, if leaky
+
+    def put(self, name, v):
+        line = (name + '=' + v).encode('utf-8', 'surrogateescape')
+        buf = self.bufs.get(name)
+        if buf is None or len(buf) <= len(line):
+            buf = self.buffer(max(2 * len(line), 64))
+        buf.value = line
+        # putenv keeps the pointer; it is called each time in case the action
+        # unset the name meanwhile. A buffer replaced here is let go only
+        # once the environment points at the new one.
+        self.putenv(buf)
+        self.bufs[name] = buf
+        self.data[self.key(name)] = self.value(v)
+
+
+_context = _Context()
 
 
 def run(fn, line):
@@ -160,15 +227,7 @@ def run(fn, line):
         msg = loads(line.decode('utf-8'))
     except Exception as ex:
         return {'error': 'invalid run request: ' + error_text(ex)}
-    for k in msg:
-        if k != 'value':
-            v = msg[k]
-            v = v if isinstance(v, str) else dumps(v)
-            # Only changes are exported: each one is a putenv, and most of
-            # the values are the same run after run.
-            if _exported.get(k) != v:
-                os.environ['__OW_' + k.upper()] = v
-                _exported[k] = v
+    _context.export(msg)
     args = msg.get('value')
     if args is None:
         args = {}
