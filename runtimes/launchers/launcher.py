@@ -161,11 +161,12 @@ class _Context:
     and a busy sandbox would reach its memory limit. After the first runs the
     values go instead into buffers of our own that putenv points the C
     environment at, rewritten in place; os.environ's own dict is updated
-    directly. ctypes costs about 4.5 ms to import, so the first runs (those
-    of a cold start) still use os.environ.
+    directly. ctypes costs about 4.5 ms to import, so a cold start's first
+    runs still use os.environ, and a sandbox used only a few times never
+    pays for it.
     """
 
-    SWITCH_AFTER = 100  # runs
+    SWITCH_AFTER = 10  # runs
 
     def __init__(self):
         self.last = {}  # run key -> the value last exported
