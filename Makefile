@@ -24,19 +24,28 @@ $(BIN) $(SANDBOX) &: $(SOURCES)
 up: $(BIN) $(SANDBOX)
 	$(BIN) up
 
-# Debian packages the tests use: a real redis-server for the Redis store's
-# suite, iproute2 and nftables for sandbox egress, chromium for the browser
-# test of the example web service. Without root, or when a package cannot be
-# installed, the tests that need it skip and say why.
+# Debian packages the tests use, as what-to-look-for:package: a real
+# redis-server for the Redis store's suite, iproute2 and nftables for sandbox
+# egress, chromium for the browser test of the example web service, and QEMU,
+# a Debian kernel and a static busybox for the sandboxes' tests on a pure
+# cgroup v2 guest (sandbox/linux/guest_test.go). Without root, or when a
+# package cannot be installed, the tests that need it skip and say why.
 DEBS := redis-server:redis-server ip:iproute2 nft:nftables chromium:chromium
+DEBS_LEAN := qemu-system-x86_64:qemu-system-x86 /boot/vmlinuz-*:linux-image-amd64 busybox:busybox-static
 deps:
-	@missing=""; for d in $(DEBS); do command -v $${d%%:*} >/dev/null 2>&1 || missing="$$missing $${d#*:}"; done; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
-	if [ "$$(id -u)" != 0 ]; then echo "make deps: not root, so these tests will skip: apt-get install$$missing"; exit 0; fi; \
-	echo "installing:$$missing"; \
+	@missing=""; lean=""; \
+	have() { case "$$1" in /*) ls $$1 >/dev/null 2>&1 ;; *) command -v $$1 >/dev/null 2>&1 ;; esac; }; \
+	for d in $(DEBS); do have "$${d%%:*}" || missing="$$missing $${d#*:}"; done; \
+	for d in $(DEBS_LEAN); do have "$${d%%:*}" || lean="$$lean $${d#*:}"; done; \
+	if [ -z "$$missing$$lean" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "make deps: not root, so these tests will skip: apt-get install$$missing$$lean"; exit 0; fi; \
+	echo "installing:$$missing$$lean"; \
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq || true; \
 	for p in $$missing; do \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p >/dev/null || echo "make deps: could not install $$p; the tests that need it will skip"; \
+	done; \
+	for p in $$lean; do \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$p >/dev/null || echo "make deps: could not install $$p; the tests that need it will skip"; \
 	done
 
 test: deps

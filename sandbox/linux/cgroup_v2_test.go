@@ -24,9 +24,10 @@ import (
 // The cgroup v2 code path, run on a real cgroup2 file system: the pure v2
 // mount of most hosts, or the hybrid /sys/fs/cgroup/unified of a v1 host.
 // Where the mount's root does not enable memory, cpu and pids (a v1 host
-// binds them to v1), the host is built with no controllers: then only
-// memory.max, memory.swap.max, memory.oom.group, cpu.weight, pids.max and
-// memory.events go untested.
+// binds them to v1), the host is built with no controllers, and memory.max,
+// memory.swap.max, memory.oom.group, cpu.weight, pids.max and memory.events
+// go untested here; TestPureCgroupV2Host (guest_test.go) runs these tests
+// again in a VM whose only hierarchy is cgroup2, where they are.
 
 // counterLoop appends a byte to the file $1 every 10 ms, so that the
 // file's size shows whether the loop (and its sleep children) runs.
