@@ -88,11 +88,76 @@ func (s *Store) putActivationFn(a *whisk.Activation) (func(*bolt.Tx) error, erro
 		if err := tx.Bucket(bActsByTime).Put(byTime, nil); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bActsByName).Put(byName, nil); err != nil {
+		if err := queueName(tx, byName); err != nil {
 			return err
 		}
 		return tx.Bucket(bActsExpiry).Put(expiry, []byte(name))
 	}, nil
+}
+
+// queueName appends an activations.name key to activations.name.new; see
+// "The name index, deferred" in the package comment.
+func queueName(tx *bolt.Tx, byName []byte) error {
+	b := tx.Bucket(bActsNameNew)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	return b.Put(binary.BigEndian.AppendUint64(nil, seq), byName)
+}
+
+// moveNames moves the queued activations.name keys of live records into
+// activations.name and empties the queue.
+func moveNames(tx *bolt.Tx) error {
+	queue, byName, acts := tx.Bucket(bActsNameNew), tx.Bucket(bActsByName), tx.Bucket(bActs)
+	c := queue.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.First() {
+		if ns, start, id, ok := splitNameKey(v); ok {
+			if rec := acts.Get(join(ns, id)); len(rec) >= 8 && s8(rec) == start {
+				if err := byName.Put(bytes.Clone(v), nil); err != nil {
+					return err
+				}
+			}
+		}
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitNameKey returns the namespace, start and id of an activations.name
+// key: ns NUL name NUL S8(start) id.
+func splitNameKey(k []byte) (ns string, start int64, id string, ok bool) {
+	i := bytes.IndexByte(k, 0)
+	if i < 0 {
+		return "", 0, "", false
+	}
+	j := bytes.IndexByte(k[i+1:], 0)
+	if j < 0 || len(k) < i+1+j+1+8 {
+		return "", 0, "", false
+	}
+	t := k[i+1+j+1:]
+	return string(k[:i]), s8(t), string(t[8:]), true
+}
+
+// namesQueued tells whether activations.name.new holds keys.
+func (s *Store) namesQueued() bool {
+	queued := false
+	s.view(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bActsNameNew).Cursor().First()
+		queued = k != nil
+		return nil
+	})
+	return queued
+}
+
+// settleNames moves the queued name keys before a read of activations.name.
+func (s *Store) settleNames(ctx context.Context, f *store.ActivationFilter) error {
+	if f.Name == "" || !s.namesQueued() {
+		return nil
+	}
+	return s.update(ctx, moveNames)
 }
 
 // deleteActivation removes the record of (ns, id) that started at start,
@@ -193,11 +258,14 @@ func (s *Store) scan(tx *bolt.Tx, namespace string, f *store.ActivationFilter, f
 }
 
 // ListActivations walks an index newest first and decodes the page.
-func (s *Store) ListActivations(_ context.Context, namespace string, f store.ActivationFilter) ([]*whisk.Activation, error) {
+func (s *Store) ListActivations(ctx context.Context, namespace string, f store.ActivationFilter) ([]*whisk.Activation, error) {
 	if err := check.Namespace(namespace); err != nil {
 		return nil, err
 	}
 	if err := check.Filter(&f); err != nil {
+		return nil, err
+	}
+	if err := s.settleNames(ctx, &f); err != nil {
 		return nil, err
 	}
 	out := []*whisk.Activation{}
@@ -231,11 +299,14 @@ func (s *Store) ListActivations(_ context.Context, namespace string, f store.Act
 }
 
 // CountActivations walks an index without decoding records.
-func (s *Store) CountActivations(_ context.Context, namespace string, f store.ActivationFilter) (int, error) {
+func (s *Store) CountActivations(ctx context.Context, namespace string, f store.ActivationFilter) (int, error) {
 	if err := check.Namespace(namespace); err != nil {
 		return 0, err
 	}
 	if err := check.Filter(&f); err != nil {
+		return 0, err
+	}
+	if err := s.settleNames(ctx, &f); err != nil {
 		return 0, err
 	}
 	n := 0

@@ -16,10 +16,24 @@
 //	activations.time      ns NUL S8(start) id -> ""            (list, newest first)
 //	activations.name      ns NUL name NUL S8(start) id -> ""   (list by action name)
 //	activations.expiry    S8(start) ns NUL id -> name          (sweeper)
+//	activations.name.new  S8(sequence) -> activations.name key (see below)
 //	identities            ns -> JSON identity
 //	identities.uuid       uuid -> ns
 //	kv                    ns NUL key -> S8(expiry, 0 = none) value
 //	kv.expiry             S8(expiry) ns NUL key -> ""          (sweeper)
+//
+// # The name index, deferred
+//
+// A record's activations.name entry is first appended to activations.name.new,
+// in the record's own transaction, and moved into activations.name by a later
+// commit at most nameMoveEvery after, or before a list or count by name
+// reads that index. The other buckets are appended to at their right end, as
+// ids and start times grow; activations.name is not (each action has its
+// range), so with many actions every commit dirtied a page of it per
+// record: with 100 actions invoked round robin the store wrote 8.5 KB
+// per record, against 3.9 KB deferred (gust bench many, write_bytes of
+// /proc/<pid>/io). An entry whose record is gone when it moves (swept or
+// replaced meanwhile) is dropped.
 //
 // # Expiry
 //

@@ -23,10 +23,11 @@ const (
 )
 
 const (
-	lockTimeout     = time.Second // to take the file's lock from another process
-	initialMmapSize = 256 << 20   // reads wait for writers only when the map grows past this
-	maxBatch        = 512         // writes per group commit
-	writeQueue      = 1024        // writes waiting for the committer
+	lockTimeout     = time.Second            // to take the file's lock from another process
+	initialMmapSize = 256 << 20              // reads wait for writers only when the map grows past this
+	maxBatch        = 512                    // writes per group commit
+	writeQueue      = 1024                   // writes waiting for the committer
+	nameMoveEvery   = 250 * time.Millisecond // see "The name index, deferred"
 )
 
 // ErrClosed is returned by every method after Close.
@@ -58,6 +59,8 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 	writes chan *write
+
+	namesMoved time.Time // the last commit that moved the name keys; committer only
 
 	stopSweep chan struct{}
 	done      sync.WaitGroup // the committer and the sweeper
@@ -108,6 +111,7 @@ func Open(path string, opts Options) (*Store, error) {
 		retentionMs: opts.Retention.Milliseconds(),
 		log:         opts.Logger.With("store", path),
 		writes:      make(chan *write, writeQueue),
+		namesMoved:  time.Now(),
 		stopSweep:   make(chan struct{}),
 	}
 	s.done.Add(2)
@@ -241,6 +245,7 @@ func (s *Store) commitLoop() {
 // transaction, and then each write runs alone, so that one failing write
 // cannot fail the others.
 func (s *Store) commit(batch []*write) {
+	moved := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		for _, w := range batch {
 			w.err = safeCall(w.fn, tx)
@@ -248,8 +253,15 @@ func (s *Store) commit(batch []*write) {
 				return w.err
 			}
 		}
-		return nil
+		if time.Since(s.namesMoved) < nameMoveEvery {
+			return nil
+		}
+		moved = true
+		return moveNames(tx)
 	})
+	if err == nil && moved {
+		s.namesMoved = time.Now()
+	}
 	if err != nil && len(batch) > 1 {
 		for _, w := range batch {
 			s.commit([]*write{w})

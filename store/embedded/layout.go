@@ -13,12 +13,13 @@ var (
 	bActsByTime  = []byte("activations.time")
 	bActsByName  = []byte("activations.name")
 	bActsExpiry  = []byte("activations.expiry")
+	bActsNameNew = []byte("activations.name.new")
 	bIdentities  = []byte("identities")
 	bIdentityIDs = []byte("identities.uuid")
 	bKV          = []byte("kv")
 	bKVExpiry    = []byte("kv.expiry")
 
-	allBuckets = [][]byte{bMeta, bEntities, bCodes, bActs, bActsByTime, bActsByName, bActsExpiry, bIdentities, bIdentityIDs, bKV, bKVExpiry}
+	allBuckets = [][]byte{bMeta, bEntities, bCodes, bActs, bActsByTime, bActsByName, bActsExpiry, bActsNameNew, bIdentities, bIdentityIDs, bKV, bKVExpiry}
 )
 
 // layoutVersion is stored in meta; Open refuses files of other versions.
