@@ -137,6 +137,11 @@ var probes = map[string]func(r *http.Request) any{
 		out["hostname"] = host
 		cg, _ := os.ReadFile("/proc/self/cgroup")
 		out["cgroup"] = string(cg)
+		if attr, err := unix.SchedGetAttr(0, 0); err == nil {
+			out["policy"] = strconv.Itoa(int(attr.Policy))
+		} else {
+			out["policy"] = err.Error()
+		}
 		return out
 	},
 	// fork starts /bin/sleep until it cannot, then kills what it started.
@@ -337,6 +342,7 @@ func TestSandboxIdentity(t *testing.T) {
 		"NoNewPrivs": "1",
 		"Seccomp":    "2",
 		"hostname":   "sandbox",
+		"policy":     strconv.Itoa(unix.SCHED_BATCH),
 	}
 	for k, v := range want {
 		if st[k] != v {

@@ -225,6 +225,18 @@ func startProxy(cfg *initConfig) (int, error) {
 	if err := unix.Capset(&hdr, &caps[0]); err != nil {
 		return 0, fmt.Errorf("clearing inheritable capabilities: %w", err)
 	}
+	// The proxy and everything it starts are batch tasks: a sandbox woken
+	// by the invoker's write does not preempt the invoker before it is done
+	// with the call; it waits for it to block. Same share of the CPU, fewer
+	// context switches: 100 actions round robin (gust bench many, three
+	// alternating pairs) went from 5,555, 4,958 and 4,970 answers a second to
+	// 5,855, 5,185 and 5,352; one action at 8 and 32 clients did not change.
+	// Sandbox code may set its own threads back to SCHED_OTHER; either
+	// needs no privilege.
+	batch := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_BATCH}
+	if err := unix.SchedSetAttr(0, &batch, 0); err != nil {
+		return 0, fmt.Errorf("sched_setattr SCHED_BATCH: %w", err)
+	}
 	prog, err := seccompProgram()
 	if err != nil {
 		return 0, err
