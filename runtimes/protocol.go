@@ -108,7 +108,8 @@ const (
 //     the launcherInit message below, and they acknowledge it the same way.
 //  2. Runs. Each /run body, with its CR and LF bytes turned into spaces (JSON
 //     allows them only as whitespace), goes to stdin as one line. The
-//     launcher sets __OW_<UPPER_KEY> from every key but "value", calls main
+//     launcher sets __OW_<UPPER_KEY> from every key but "value" (in the
+//     action's environment, without setenv: see the launchers), calls main
 //     with "value" (an object), flushes the action's stdout and stderr, and
 //     writes the result as one line of JSON on fd 3. An exception or panic in
 //     main is answered {"error":"<message>"} (an application error, stack on
