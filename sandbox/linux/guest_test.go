@@ -80,11 +80,53 @@ func TestPureCgroupV2Host(t *testing.T) {
 		t.Fatalf("initramfs: %v", err)
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
+	var exit, log string
+	for attempt := 1; ; attempt++ {
+		var booted bool
+		exit, log, booted = bootGuest(t, qemu, kernels[len(kernels)-1], initrd)
+		if booted || attempt == 2 {
+			break
+		}
+		t.Logf("the guest did not reach its init in %v: booting again", guestBootLimit)
+	}
+	if exit != "0" {
+		t.Fatalf("the guest's tests ended with %q", exit)
+	}
+	for _, want := range guestMustPass {
+		if !strings.Contains(log, want) {
+			t.Errorf("the guest did not print %q", want)
+		}
+	}
+	if skips := regexp.MustCompile(`--- SKIP: \S+`).FindAllString(log, -1); len(skips) > 0 {
+		t.Errorf("skipped in the guest: %v", skips)
+	}
+}
+
+// Time limits of one guest: to reach its init, and in all. Unloaded, it
+// reaches its init in about 3 s and is done in about 12 s; with both host
+// cores busy, in about 24 s.
+const (
+	guestBootLimit = 2 * time.Minute
+	guestRunLimit  = 8 * time.Minute
+)
+
+// bootGuest runs the guest once and returns the test binary's exit status
+// as the guest printed it ("" when it printed none), the serial console,
+// and whether the guest reached its init. A guest that does not reach its
+// init in guestBootLimit is killed.
+//
+// The machine is QEMU's pc, not the lighter microvm: microvm has no HPET or
+// ACPI PM timer, and with the host's cores busy its kernel could not
+// calibrate the TSC against the PIT ("tsc: No reference (HPET/PMTIMER)
+// available") and hung before its init, in 3 of 6 boots; pc booted 14 of 14
+// under the same load.
+func bootGuest(t *testing.T, qemu, kernel, initrd string) (exit, console string, booted bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), guestRunLimit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, qemu, "-M", "microvm", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "1536",
+	cmd := exec.CommandContext(ctx, qemu, "-M", "pc", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "1536",
 		"-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
-		"-kernel", kernels[len(kernels)-1], "-initrd", initrd,
+		"-kernel", kernel, "-initrd", initrd,
 		"-append", "console=ttyS0 loglevel=4 panic=-1 rdinit=/init")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -95,29 +137,32 @@ func TestPureCgroupV2Host(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	up := make(chan struct{})
+	go func() {
+		select {
+		case <-up:
+		case <-time.After(guestBootLimit):
+			cmd.Process.Kill()
+		case <-ctx.Done():
+		}
+	}()
 	var serial bytes.Buffer
-	exit := ""
 	sc := bufio.NewScanner(io.TeeReader(out, &serial))
 	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "GUEST-EXIT ") {
+		switch line := strings.TrimSpace(sc.Text()); {
+		case strings.HasSuffix(line, "GUEST-UP") && !booted: // after the firmware's escape codes
+			booted = true
+			close(up)
+		case strings.HasPrefix(line, "GUEST-EXIT "):
 			exit = strings.TrimPrefix(line, "GUEST-EXIT ")
 		}
 	}
+	if !booted {
+		close(up)
+	}
 	werr := cmd.Wait()
-	t.Logf("the guest ran for %v", time.Since(start).Round(time.Second))
-	t.Logf("serial console:\n%s", serial.String()) // shown with -v or on failure
-	log := serial.String()
-	if exit != "0" {
-		t.Fatalf("the guest's tests ended with %q (qemu: %v)", exit, werr)
-	}
-	for _, want := range guestMustPass {
-		if !strings.Contains(log, want) {
-			t.Errorf("the guest did not print %q", want)
-		}
-	}
-	if skips := regexp.MustCompile(`--- SKIP: \S+`).FindAllString(log, -1); len(skips) > 0 {
-		t.Errorf("skipped in the guest: %v", skips)
-	}
+	t.Logf("the guest ran for %v (qemu: %v); serial console:\n%s", time.Since(start).Round(time.Second), werr, serial.String())
+	return exit, serial.String(), booted
 }
 
 // staticBusybox returns a statically linked busybox: the guest has no
@@ -149,6 +194,7 @@ if [ "$1" != stage2 ]; then
 	for d in /*; do [ "$d" = /newroot ] || /bin/busybox cp -a "$d" /newroot/; done
 	exec /bin/busybox switch_root /newroot /init stage2
 fi
+echo; echo GUEST-UP
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin HOME=/tmp
 mkdir -p /proc /sys /dev /tmp
