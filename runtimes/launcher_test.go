@@ -238,11 +238,20 @@ func runLine(n int, value string) string {
 // and its environment listing see them, and set TZ when asked.
 var contextCodes = map[string]string{
 	whisk.KindNode: `const { execFileSync } = require('child_process');
-function main(p) {
+const { Worker } = require('worker_threads');
+function inWorker() {
+  return new Promise((resolve, reject) => {
+    const w = new Worker("require('worker_threads').parentPort.postMessage(process.env.__OW_ACTIVATION_ID)", { eval: true });
+    w.on('message', resolve);
+    w.on('error', reject);
+  });
+}
+async function main(p) {
   if (p.tz) process.env.TZ = p.tz;
   return {
     id: process.env.__OW_ACTIVATION_ID,
     child: execFileSync('/bin/sh', ['-c', 'printf %s "$__OW_ACTIVATION_ID"']).toString(),
+    worker: await inWorker(),
     listed: JSON.parse(JSON.stringify(process.env)).__OW_TRANSACTION_ID,
     offset: new Date(0).getTimezoneOffset(),
   };
@@ -262,9 +271,10 @@ def main(p):
 }
 
 // TestContextEnv: each run's __OW_* values are in the action's environment,
-// its listing and its children's environment, before and after the Python
-// launcher moves them into buffers of its own (_Context.SWITCH_AFTER); what
-// the action sets reaches the real environment (TZ changes the time zone).
+// its listing, its children's environment and a Node.js worker's, before
+// and after the Python launcher moves them into buffers of its own
+// (_Context.SWITCH_AFTER); what the action sets reaches the real
+// environment (TZ changes the time zone).
 func TestContextEnv(t *testing.T) {
 	for kind, code := range contextCodes {
 		t.Run(kind, func(t *testing.T) {
@@ -278,6 +288,9 @@ func TestContextEnv(t *testing.T) {
 				id, tid := fmt.Sprintf("%032x", n), fmt.Sprintf("%032x", n*7)
 				offset := map[string]int{"UTC": 0, "Asia/Kolkata": -330}[tz]
 				want := fmt.Sprintf(`{"id":"%s","child":"%s","listed":"%s","offset":%d}`, id, id, tid, offset)
+				if kind == whisk.KindNode {
+					want = fmt.Sprintf(`{"id":"%s","child":"%s","worker":"%s","listed":"%s","offset":%d}`, id, id, id, tid, offset)
+				}
 				if got := answer(t, out); !jsonSame(got, want) {
 					t.Fatalf("run %d answered %s, want %s", n, got, want)
 				}

@@ -175,6 +175,32 @@ function exportContext(msg) {
 // the copy. What the action sets or deletes reaches the real environment
 // too, as with Node's own process.env (TZ, for one, takes effect there),
 // except the __OW_* context names, which stay in the copy.
+// shareEnvWithWorkers: a Worker given no env of its own copies the real
+// environment, which lacks the run's values; it gets a copy of process.env
+// instead, as the action sees it. Loading worker_threads costs about 2 ms of
+// a cold start, so the patch waits until the action requires it (an ES
+// module's import of it is not seen: its workers see the real environment).
+function shareEnvWithWorkers() {
+  const load = Module._load;
+  Module._load = function (request) {
+    const m = load.apply(this, arguments);
+    if (request === 'worker_threads' || request === 'node:worker_threads') {
+      Module._load = load;
+      const Base = m.Worker;
+      m.Worker = class Worker extends Base {
+        constructor(filename, options) {
+          if (options === undefined || options === null || options.env === undefined) {
+            options = Object.assign({}, options, { env: Object.assign({}, process.env) });
+          }
+          super(filename, options);
+        }
+      };
+      Module.syncBuiltinESMExports();
+    }
+    return m;
+  };
+}
+
 function overlayEnv() {
   const real = process.env;
   envView = Object.assign({}, real);
@@ -306,6 +332,7 @@ function readStdin() {
 }
 
 overlayEnv();
+shareEnvWithWorkers();
 warm();
 watchLogs();
 // An empty line, skipped by handle, warms the line path.
