@@ -169,12 +169,6 @@ function exportContext(msg) {
   }
 }
 
-// overlayEnv replaces process.env with a copy of the real environment that
-// the runs' context is written into. Reads, Object.keys, console.log and
-// child processes (which take their environment from process.env) all see
-// the copy. What the action sets or deletes reaches the real environment
-// too, as with Node's own process.env (TZ, for one, takes effect there),
-// except the __OW_* context names, which stay in the copy.
 // shareEnvWithWorkers: a Worker given no env of its own copies the real
 // environment, which lacks the run's values; it gets a copy of process.env
 // instead, as the action sees it. Loading worker_threads costs about 2 ms of
@@ -201,19 +195,24 @@ function shareEnvWithWorkers() {
   };
 }
 
+// overlayEnv replaces process.env with a copy of the real environment that
+// the runs' context is written into. Reads, Object.keys, console.log and
+// child processes (which take their environment from process.env) all see
+// the copy. What the action sets or deletes reaches the real environment
+// too, as with Node's own process.env (TZ, for one, takes effect there),
+// except the __OW_* context names, which stay in the copy.
 function overlayEnv() {
   const real = process.env;
   envView = Object.assign({}, real);
-  const isContext = (k) => contextSet.has(k);
   process.env = new Proxy(envView, {
     set(t, k, v) {
       t[k] = String(v);
-      if (!isContext(k)) real[k] = v;
+      if (!contextSet.has(k)) real[k] = v;
       return true;
     },
     deleteProperty(t, k) {
       delete t[k];
-      if (!isContext(k)) delete real[k];
+      if (!contextSet.has(k)) delete real[k];
       return true;
     },
   });
