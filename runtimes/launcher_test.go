@@ -2,12 +2,10 @@ package runtimes
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -291,17 +289,12 @@ func TestContextEnv(t *testing.T) {
 				if kind == whisk.KindNode {
 					want = fmt.Sprintf(`{"id":"%s","child":"%s","worker":"%s","listed":"%s","offset":%d}`, id, id, id, tid, offset)
 				}
-				if got := answer(t, out); !jsonSame(got, want) {
-					t.Fatalf("run %d answered %s, want %s", n, got, want)
+				if jsonEqual(t, []byte(answer(t, out)), want); t.Failed() {
+					t.Fatalf("run %d", n)
 				}
 			}
 		})
 	}
-}
-
-func jsonSame(a, b string) bool {
-	var x, y any
-	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && reflect.DeepEqual(x, y)
 }
 
 // TestContextDoesNotLeak: runs' __OW_* values do not go through setenv,

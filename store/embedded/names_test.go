@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -95,7 +96,7 @@ func TestNameIndexDeferred(t *testing.T) {
 	for _, a := range got {
 		ids = append(ids, a.ActivationID)
 	}
-	if want := []string{"s", "r", "p"}; !equalStrings(ids, want) {
+	if want := []string{"s", "r", "p"}; !slices.Equal(ids, want) {
 		t.Errorf("listed %v by name a, want %v (newest first)", ids, want)
 	}
 	if n := queued(t, s); n != 0 {
@@ -129,16 +130,4 @@ func TestNameKeysMoveOnTheirOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
