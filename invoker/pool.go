@@ -39,6 +39,10 @@ type keyPool struct {
 	holdNS int64
 	queue  []*waiter
 	busy   int // containers of the key (maxConc 1) held by an activation
+	// starting counts the containers of the key between their adoption for
+	// a cold or prewarmed start and the end of their /init: a scale-out on
+	// its way, which queued activations wait for rather than start another.
+	starting int
 }
 
 // Queueing for a warm sandbox (as OpenWhisk's FPC scheduler does, the
@@ -56,9 +60,14 @@ type keyPool struct {
 // with 34 busy sandboxes to 180-270 µs.
 var queueMinBusy = max(2, 2*runtime.NumCPU())
 
+// scaleOutStarts is how many containers of a fast key may start at once
+// while its activations queue (see scaleOutLocked).
+var scaleOutStarts = max(1, runtime.NumCPU()/2)
+
 const (
 	queueWarmBudget = 10 * time.Millisecond
 	holdAvgShift    = 3 // moving average of hold times, weight 1/8
+	holdClamp       = 4 // a hold time counts for at most this many times the average
 )
 
 // prewarmKey groups interchangeable stem cells.
@@ -422,6 +431,9 @@ func (p *pool) adoptLocked(c *container, d *demand, st cstate) {
 		p.keys[d.key] = kp
 	}
 	kp.n++
+	if st == cStarting || st == cInit {
+		kp.starting++
+	}
 	c.key, c.kp, c.state = d.key, kp, st
 	c.maxConc, c.active = max(d.conc, 1), 1
 	if c.maxConc == 1 {
@@ -500,6 +512,9 @@ func (p *pool) dropLocked(c *container) {
 		if c.active > 0 && c.maxConc == 1 {
 			c.kp.busy--
 		}
+		if c.state == cStarting || c.state == cInit {
+			c.kp.starting--
+		}
 		c.kp.n--
 		if c.kp.n == 0 && p.keys[c.key] == c.kp {
 			delete(p.keys, c.key)
@@ -514,6 +529,7 @@ func (p *pool) initialized(c *container) {
 	p.mu.Lock()
 	if c.state == cInit {
 		c.state = cReady
+		c.kp.starting--
 	}
 	if c.ready != nil {
 		close(c.ready)
@@ -602,24 +618,45 @@ func (p *pool) shouldQueueLocked(d *demand) (*keyPool, time.Duration) {
 		return nil, 0
 	}
 	expect := time.Duration(kp.holdNS * int64(len(kp.queue)+1) / int64(kp.busy))
-	if expect > queueWarmBudget {
+	if expect > queueWarmBudget && !p.scaleOutLocked(kp) {
 		return nil, 0
 	}
 	return kp, queueWarmBudget
 }
 
-// waitWarm waits up to limit for release to hand w a container of kp.
-// false: not served (time out, ctx ended, pool closing); the caller goes
-// on to start one, and hears of a closed pool or ended ctx there.
+// scaleOutLocked says whether a fast key (held at most queueWarmBudget)
+// already has scaleOutStarts containers starting: then its activations
+// queue for them, or for a release, even past the budget, instead of each
+// starting one more. A saturated host gains nothing from more sandboxes:
+// gust bench's throughput-c32 (one no-op action, 32 clients, 2 cores) made
+// 22-26 cold starts in 2 of 12 runs, with a max latency of 0.5-1 s, when
+// every queued activation whose wait ran out started its own.
+func (p *pool) scaleOutLocked(kp *keyPool) bool {
+	return kp.starting >= scaleOutStarts && kp.holdNS <= int64(queueWarmBudget)
+}
+
+// waitWarm waits up to limit for release to hand w a container of kp, and
+// for as long again each time limit passes while the key's scale-out is
+// under way (see scaleOutLocked). false: not served (time out, ctx ended,
+// pool closing); the caller goes on to start one, and hears of a closed pool
+// or ended ctx there.
 func (p *pool) waitWarm(ctx context.Context, kp *keyPool, w *waiter, limit time.Duration) (grant, bool) {
 	t := time.NewTimer(limit)
 	defer t.Stop()
-	select {
-	case g := <-w.ch:
-		return g, true
-	case <-t.C:
-	case <-ctx.Done():
-	case <-p.closing:
+	for wait := true; wait; {
+		select {
+		case g := <-w.ch:
+			return g, true
+		case <-t.C:
+			p.mu.Lock()
+			wait = p.scaleOutLocked(kp)
+			p.mu.Unlock()
+			t.Reset(limit)
+		case <-ctx.Done():
+			wait = false
+		case <-p.closing:
+			wait = false
+		}
 	}
 	p.mu.Lock()
 	for i, x := range kp.queue {
@@ -644,6 +681,13 @@ func (p *pool) handOverLocked(c *container) bool {
 		if kp.holdNS == 0 {
 			kp.holdNS = held
 		} else {
+			// One sample moves the average up by at most 3/8: a stall of
+			// the host (a GC, a slow phase of a VM) holding one activation
+			// for 70 ms made a 2 ms action look slow (hold > queueWarmBudget)
+			// and every queued activation started a sandbox. An action
+			// that did become slow still crosses the budget within a few
+			// dozen activations.
+			held = min(held, holdClamp*kp.holdNS)
 			kp.holdNS += (held - kp.holdNS) >> holdAvgShift
 		}
 		c.heldSince = 0

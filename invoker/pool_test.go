@@ -543,3 +543,94 @@ func TestPoolSlowActionDoesNotQueue(t *testing.T) {
 		t.Fatalf("queue = %d, want 0", q)
 	}
 }
+
+// TestPoolScaleOutWaits: with a fast key's scale-out under way (a new
+// sandbox starting), a queued activation whose wait runs out waits on for
+// it or for a release, instead of starting another sandbox; once the start
+// is over, the new sandbox is handed to it.
+func TestPoolScaleOutWaits(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 * (queueMinBusy + 2*scaleOutStarts + 1) })
+	a := dem("a", 256)
+	busyWarm(t, p, a, queueMinBusy, 100*time.Microsecond)
+	starting := make([]*container, scaleOutStarts)
+	for i := range starting {
+		c, start, err := p.acquire(context.Background(), a) // waits out the budget, then starts one
+		if err != nil || start != startCold {
+			t.Fatalf("acquire = %v, %v; want a cold start", start, err)
+		}
+		starting[i] = c
+	}
+	type got struct {
+		c     *container
+		start startKind
+		err   error
+	}
+	ch := make(chan got, 1)
+	go func() {
+		c, start, err := p.acquire(context.Background(), a)
+		ch <- got{c, start, err}
+	}()
+	select {
+	case r := <-ch:
+		t.Fatalf("acquire during the scale-out returned %v, %v; want it to wait", r.start, r.err)
+	case <-time.After(4 * queueWarmBudget):
+	}
+	if n := len(drv.sandboxes()); n != queueMinBusy+scaleOutStarts {
+		t.Fatalf("sandboxes = %d, want %d (no start beyond the scale-out)", n, queueMinBusy+scaleOutStarts)
+	}
+	p.initialized(starting[0])
+	p.release(starting[0], relOK)
+	r := <-ch
+	if r.err != nil || r.start != startWarm || r.c != starting[0] {
+		t.Fatalf("queued acquire = %v %v %v, want the new sandbox, warm", r.c == starting[0], r.start, r.err)
+	}
+}
+
+// TestPoolScaleOutEnds: once no sandbox of the key is starting, a queued
+// activation whose wait runs out starts one, as before.
+func TestPoolScaleOutEnds(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 * (queueMinBusy + 2*scaleOutStarts + 1) })
+	a := dem("a", 256)
+	busyWarm(t, p, a, queueMinBusy, 100*time.Microsecond)
+	for range scaleOutStarts {
+		c := take(t, p, a, startCold) // initialized at once: the start is over
+		p.release(c, relOK)
+		take(t, p, a, startWarm) // busy again
+	}
+	take(t, p, a, startCold)
+}
+
+// TestPoolHoldOutlier: one activation held for long (a stall of the host)
+// does not make a fast action look slow, while an action that became slow
+// crosses the queueing budget within a few dozen activations.
+func TestPoolHoldOutlier(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, nil)
+	a := dem("a", 256)
+	c := take(t, p, a, startCold)
+	p.release(c, relOK)
+	hold := func(d time.Duration) time.Duration {
+		c := take(t, p, a, startWarm)
+		p.mu.Lock()
+		c.heldSince = time.Now().Add(-d).UnixNano()
+		p.mu.Unlock()
+		p.release(c, relOK)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return time.Duration(p.keys[a.key].holdNS)
+	}
+	for range 20 {
+		hold(2 * time.Millisecond)
+	}
+	if got := hold(70 * time.Millisecond); got > queueWarmBudget/2 {
+		t.Fatalf("hold average after one 70 ms outlier = %v, want a fast action still (about 2.75 ms)", got)
+	}
+	n := 0
+	for hold(100*time.Millisecond) <= queueWarmBudget {
+		if n++; n > 30 {
+			t.Fatalf("a 100 ms action still counts as fast after %d activations", n)
+		}
+	}
+}

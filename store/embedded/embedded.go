@@ -247,6 +247,12 @@ func (s *Store) commitLoop() {
 func (s *Store) commit(batch []*write) {
 	moved := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		// These buckets grow at their right end (time-ordered keys):
+		// split their pages full, not at bbolt's default half, which left
+		// every page half empty (see TestAppendedBucketsFillPages).
+		for _, name := range appendedBuckets {
+			tx.Bucket(name).FillPercent = 1.0
+		}
 		for _, w := range batch {
 			w.err = safeCall(w.fn, tx)
 			if w.err != nil && !isOwnError(w.err) {

@@ -19,6 +19,9 @@ var (
 	bKV          = []byte("kv")
 	bKVExpiry    = []byte("kv.expiry")
 
+	// appendedBuckets grow at their right end only; see commit.
+	appendedBuckets = [][]byte{bActs, bActsByTime, bActsExpiry, bActsNameNew}
+
 	allBuckets = [][]byte{bMeta, bEntities, bCodes, bActs, bActsByTime, bActsByName, bActsExpiry, bActsNameNew, bIdentities, bIdentityIDs, bKV, bKVExpiry}
 )
 
