@@ -567,7 +567,9 @@ func (p *proxy) handover(sc *srvConn) {
 	b = append(b, body...)
 	if _, _, err := uc.WriteMsgUnix(b, unix.UnixRights(fds...), nil); err != nil {
 		l.takeBack() // nobody has the pipes: keep serving /run
+		return
 	}
+	l.handedOver() // the message holds its own references to the pipes
 }
 
 // isJSONObject reports whether b is valid JSON whose value is an object.
