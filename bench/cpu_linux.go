@@ -50,9 +50,14 @@ func sampleCPU(gust int) cpuSample {
 		return s
 	}
 	s.gust, s.sandboxes = g.own, g.children
+	self := os.Getpid()
 	for pid, t := range used {
-		if pid != gust && descends(pid, gust, parent) {
+		switch {
+		case pid == gust || pid == self:
+		case descends(pid, gust, parent):
 			s.sandboxes += t.own + t.children
+		default:
+			s.outside += t.own + t.children
 		}
 	}
 	s.ok = true

@@ -1,7 +1,11 @@
 package bench
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"runtime"
 	"syscall"
 	"testing"
@@ -66,5 +70,37 @@ func TestSampleCPUKeepsExitedChildren(t *testing.T) {
 	use := sampleCPU(cmd.Process.Pid).sub(before)
 	if use.Sandboxes < 2*clockTick {
 		t.Errorf("a descendant that spun, then exited, accounts for %v", use.Sandboxes)
+	}
+}
+
+func TestSampleCPUKeepsNamespaceReapedTime(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	// The spinning grandchild lives in a pid namespace whose init is
+	// killed during the measurement: the kernel reaps it without charging
+	// anyone, as it does a destroyed sandbox's processes.
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "--pid", "--fork",
+		"sh", "-c", "sh -c 'while :; do :; done' & wait")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("unshare: %v", err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	time.Sleep(100 * time.Millisecond)
+	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+	init, _ := strconv.Atoi(strings.TrimSpace(string(children)))
+	if err != nil || init <= 0 {
+		t.Skipf("no namespace init below unshare (%q, %v): user namespaces unavailable?", children, err)
+	}
+	before := sampleCPU(cmd.Process.Pid)
+	time.Sleep(400 * time.Millisecond)
+	syscall.Kill(init, syscall.SIGKILL)
+	time.Sleep(100 * time.Millisecond)
+	use := sampleCPU(cmd.Process.Pid).sub(before)
+	if use.Sandboxes < 10*clockTick {
+		t.Errorf("a namespace's process spun for 400 ms, then was reaped by the kernel: sandboxes %v, other %v", use.Sandboxes, use.Other)
 	}
 }
