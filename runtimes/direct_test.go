@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"syscall"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -217,5 +221,43 @@ func TestHandoverBrokenAnswers(t *testing.T) {
 				t.Fatal("Handover succeeded")
 			}
 		})
+	}
+}
+
+// TestHandoverLeavesPipes: once the handover is answered, the proxy holds
+// neither of the launcher's pipes. Its netpoller watched them, so each
+// direct run woke the idle proxy as well.
+func TestHandoverLeavesPipes(t *testing.T) {
+	p, d := handedOver(t, whisk.KindNode, "hello")
+	var inodes []string
+	for _, f := range []*os.File{d.in, d.out} {
+		st, err := f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		inodes = append(inodes, fmt.Sprintf("pipe:[%d]", st.Sys().(*syscall.Stat_t).Ino))
+	}
+	dir := fmt.Sprintf("/proc/%d/fd", p.cmd.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var held []string
+		for _, e := range entries {
+			if target, _ := os.Readlink(filepath.Join(dir, e.Name())); slices.Contains(inodes, target) {
+				held = append(held, e.Name()+" -> "+target)
+			}
+		}
+		if len(held) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the proxy still holds the handed-over pipes: %v", held)
+		}
+	}
+	res, err := d.Run(ctxT(t, 10*time.Second), runReq(`{"name":"Ada"}`))
+	if err != nil || !res.Success() {
+		t.Fatalf("direct run after the proxy let go: %+v, %v", res, err)
 	}
 }
