@@ -478,21 +478,29 @@ func busyWarm(t *testing.T, p *pool, d *demand, n int, hold time.Duration) []*co
 	return cs
 }
 
+// acquired is the outcome of acquireAsync.
+type acquired struct {
+	c     *container
+	start startKind
+	err   error
+}
+
+// acquireAsync acquires for d on a goroutine of its own.
+func acquireAsync(p *pool, d *demand) <-chan acquired {
+	ch := make(chan acquired, 1)
+	go func() {
+		c, start, err := p.acquire(context.Background(), d)
+		ch <- acquired{c, start, err}
+	}()
+	return ch
+}
+
 func TestPoolQueuesForWarm(t *testing.T) {
 	drv := &fakeDriver{}
 	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 * (queueMinBusy + 2) })
 	a := dem("a", 256)
 	cs := busyWarm(t, p, a, queueMinBusy, 100*time.Microsecond)
-	type got struct {
-		c     *container
-		start startKind
-		err   error
-	}
-	ch := make(chan got, 1)
-	go func() {
-		c, start, err := p.acquire(context.Background(), a)
-		ch <- got{c, start, err}
-	}()
+	ch := acquireAsync(p, a)
 	eventually(t, "the activation to queue", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -561,16 +569,7 @@ func TestPoolScaleOutWaits(t *testing.T) {
 		}
 		starting[i] = c
 	}
-	type got struct {
-		c     *container
-		start startKind
-		err   error
-	}
-	ch := make(chan got, 1)
-	go func() {
-		c, start, err := p.acquire(context.Background(), a)
-		ch <- got{c, start, err}
-	}()
+	ch := acquireAsync(p, a)
 	select {
 	case r := <-ch:
 		t.Fatalf("acquire during the scale-out returned %v, %v; want it to wait", r.start, r.err)
