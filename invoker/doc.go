@@ -32,10 +32,11 @@
 // recently used idle sandboxes (then stem cells); else it waits, FIFO, up to
 // Config.QueueTimeout for memory (warm sandboxes of its key are granted to
 // any waiter; memory strictly in arrival order). A fast action with several
-// busy sandboxes first queues briefly for one of them (see queueMinBusy),
-// and scales out one new sandbox at a time per half core while it queues
-// (scaleOutLocked), so that a saturated host does not start sandboxes that
-// add no capacity. Idle sandboxes are paused
+// busy sandboxes first queues briefly for one of them (see queueMinBusy).
+// An action starts at most a few sandboxes at once (scaleOutLocked: one per
+// two cores for a fast one, two per core for a slow or new one); its other
+// activations queue for them or for a release meanwhile, as starts are
+// CPU-bound and more at once would bring none sooner. Idle sandboxes are paused
 // after Config.IdleGrace (when the driver implements sandbox.Pauser) and
 // destroyed after Config.IdleTimeout. Stem cells per (kind, memory) start at
 // their configured counts and adapt every Config.PrewarmWindow: one more

@@ -61,7 +61,7 @@ type keyPool struct {
 var queueMinBusy = max(2, 2*runtime.NumCPU())
 
 // scaleOutStarts is how many containers of a fast key may start at once
-// while its activations queue (see scaleOutLocked).
+// (see scaleOutLocked).
 var scaleOutStarts = max(1, runtime.NumCPU()/2)
 
 const (
@@ -614,25 +614,34 @@ func (p *pool) shouldQueueLocked(d *demand) (*keyPool, time.Duration) {
 		return nil, 0
 	}
 	kp := p.keys[d.key]
-	if kp == nil || kp.busy < queueMinBusy || kp.holdNS <= 0 {
+	if kp == nil || kp.busy < queueMinBusy {
 		return nil, 0
 	}
-	expect := time.Duration(kp.holdNS * int64(len(kp.queue)+1) / int64(kp.busy))
-	if expect > queueWarmBudget && !p.scaleOutLocked(kp) {
-		return nil, 0
+	if kp.holdNS > 0 && time.Duration(kp.holdNS*int64(len(kp.queue)+1)/int64(kp.busy)) <= queueWarmBudget {
+		return kp, queueWarmBudget // the expected wait for a busy one is short
 	}
-	return kp, queueWarmBudget
+	if p.scaleOutLocked(kp) {
+		return kp, queueWarmBudget
+	}
+	return nil, 0
 }
 
-// scaleOutLocked says whether a fast key (held at most queueWarmBudget)
-// already has scaleOutStarts containers starting: then its activations
-// queue for them, or for a release, even past the budget, instead of each
-// starting one more. A saturated host gains nothing from more sandboxes:
-// gust bench's throughput-c32 (one no-op action, 32 clients, 2 cores) made
-// 22-26 cold starts in 2 of 12 runs, with a max latency of 0.5-1 s, when
-// every queued activation whose wait ran out started its own.
+// scaleOutLocked says whether a key has as many sandboxes starting as it
+// may at once: then its activations queue for them, or for a release, even
+// past the budget, instead of each starting one more. A fast key (held at
+// most queueWarmBudget) starts scaleOutStarts at a time, its busy sandboxes
+// serving the queue meanwhile; any other, queueMinBusy. Starts are
+// CPU-bound, so more at once bring none sooner: gust bench's burst (64
+// clients at once on a new no-op action, 2 cores) started 64 sandboxes and
+// had its first answers after 0.9-1.7 s (p50); throughput-c32 (one action,
+// 32 clients) made 22-26 cold starts in 2 of 12 runs, with a max latency of
+// 0.5-1 s, when every queued activation whose wait ran out started its own.
 func (p *pool) scaleOutLocked(kp *keyPool) bool {
-	return kp.starting >= scaleOutStarts && kp.holdNS <= int64(queueWarmBudget)
+	limit := queueMinBusy
+	if kp.holdNS > 0 && kp.holdNS <= int64(queueWarmBudget) {
+		limit = scaleOutStarts
+	}
+	return kp.starting >= limit
 }
 
 // waitWarm waits up to limit for release to hand w a container of kp, and

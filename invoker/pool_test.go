@@ -633,3 +633,34 @@ func TestPoolHoldOutlier(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolBurstStartsAtMost: a burst on a new action (no hold time known)
+// starts queueMinBusy sandboxes at once; the next activation waits for one
+// of them instead of starting another.
+func TestPoolBurstStartsAtMost(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 * (queueMinBusy + 2) })
+	a := dem("a", 256)
+	starting := make([]*container, queueMinBusy)
+	for i := range starting {
+		c, start, err := p.acquire(context.Background(), a)
+		if err != nil || start != startCold {
+			t.Fatalf("acquire %d = %v, %v; want a cold start", i, start, err)
+		}
+		starting[i] = c
+	}
+	ch := acquireAsync(p, a)
+	select {
+	case r := <-ch:
+		t.Fatalf("acquire during the burst's starts returned %v, %v; want it to wait", r.start, r.err)
+	case <-time.After(4 * queueWarmBudget):
+	}
+	if n := len(drv.sandboxes()); n != queueMinBusy {
+		t.Fatalf("sandboxes = %d, want %d", n, queueMinBusy)
+	}
+	p.initialized(starting[1])
+	p.release(starting[1], relOK)
+	if r := <-ch; r.err != nil || r.start != startWarm || r.c != starting[1] {
+		t.Fatalf("queued acquire = %v %v %v, want the first sandbox started, warm", r.c == starting[1], r.start, r.err)
+	}
+}
