@@ -142,6 +142,31 @@ func TestNodeLauncherLines(t *testing.T) {
 	}
 }
 
+// TestNodeLauncherLargeRuns: a run larger than the launcher's read buffer
+// arrives in many reads, and a result larger than the pipe's buffer waits in
+// libuv's queue until it is read; the next run's result comes after it.
+func TestNodeLauncherLargeRuns(t *testing.T) {
+	dir, init := echoAction(t)
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := startLauncher(t, whisk.KindNode, dir, inR)
+	inR.Close()
+	defer inW.Close()
+	big := strings.Repeat("é", 150_000) // 300 kB, five reads and a pipe's buffer several times
+	go func() {
+		inW.WriteString(init + `{"value":{"s":"` + big + `"},"activation_id":"L1"}` + "\n")
+		inW.WriteString(`{"value":{"s":"small"},"activation_id":"L2"}` + "\n")
+	}()
+	time.Sleep(200 * time.Millisecond) // both runs are answered before we read
+	for _, want := range []string{"{\"ok\":true}\n", `{"got":"` + big + `","n":"L1"}` + "\n", `{"got":"small","n":"L2"}` + "\n"} {
+		if got := answer(t, out); got != want {
+			t.Fatalf("answered %d bytes (%.40q...), want %d bytes (%.40q...)", len(got), got, len(want), want)
+		}
+	}
+}
+
 // TestNodeLauncherFileInput: a stdin that is not a pipe takes the launcher's
 // fallback, Node's own process.stdin, with the same answers.
 func TestNodeLauncherFileInput(t *testing.T) {

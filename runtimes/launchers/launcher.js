@@ -14,8 +14,49 @@ const OUT = 3;
 let main = null;
 let concurrent = false;
 
+// writeOut writes one line on fd 3. Once openOut has wrapped fd 3 in a
+// libuv pipe handle, a line goes out with one write(2) from C++ and the
+// string is never copied into a Buffer: the Buffer and fs.writeSync layers
+// cost a rarely woken launcher more than the write itself. What the pipe
+// cannot take at once, libuv queues and writes in order. Before that (and
+// where fd 3 is not a pipe) it falls back on fs.writeSync.
+let outPipe = null;
+let outReq = null; // a write request to reuse; an async write keeps its own
+let outPending = 0; // async writes not yet completed
+let exitCode = null; // set by exitAfterWrites
+
 function writeOut(s) {
-  const b = Buffer.from(s + '\n', 'utf8');
+  if (outPipe === null) return writeOutSync(s + '\n');
+  if (outReq === null) {
+    outReq = new outPipe.WriteWrap();
+    outReq.handle = outPipe.handle;
+    outReq.oncomplete = writeDone;
+    outReq.async = false;
+  }
+  const err = outPipe.handle.writeUtf8String(outReq, s + '\n');
+  if (err !== 0) {
+    outPipe = null; // fd 3 is gone: the invoker stopped reading us
+    process.exit(1);
+  }
+  if (outPipe.state[outPipe.kLastWriteWasAsync]) {
+    outPending++;
+    outReq = null;
+  }
+}
+
+function writeDone() {
+  outPending--;
+  if (outPending === 0 && exitCode !== null) process.exit(exitCode);
+}
+
+// exitAfterWrites exits once the lines written so far have left.
+function exitAfterWrites(code) {
+  if (outPending === 0) process.exit(code);
+  exitCode = code;
+}
+
+function writeOutSync(line) {
+  const b = Buffer.from(line, 'utf8');
   let off = 0;
   while (off < b.length) {
     try {
@@ -23,6 +64,20 @@ function writeOut(s) {
     } catch (e) {
       if (e.code !== 'EAGAIN') throw e;
     }
+  }
+}
+
+// openOut wraps fd 3 in a pipe handle when it is a pipe.
+function openOut() {
+  try {
+    const { Pipe, constants } = process.binding('pipe_wrap');
+    const { WriteWrap, streamBaseState, kLastWriteWasAsync } = process.binding('stream_wrap');
+    if (!fs.fstatSync(OUT).isFIFO() || kLastWriteWasAsync === undefined) return;
+    const handle = new Pipe(constants.SOCKET);
+    if (handle.open(OUT)) return;
+    outPipe = { handle, WriteWrap, state: streamBaseState, kLastWriteWasAsync };
+  } catch (e) {
+    outPipe = null;
   }
 }
 
@@ -141,7 +196,7 @@ async function init(msg) {
       if (/:\d+$/.test(first)) where = ' (' + path.basename(first) + ')';
     }
     writeOut(JSON.stringify({ error: 'Initialization has failed due to: ' + String(e) + where }));
-    process.exit(1);
+    return exitAfterWrites(1);
   }
   writeOut('{"ok":true}');
 }
@@ -248,7 +303,7 @@ function run(line) {
 // warm runs the init and run paths once on a built-in action before any code
 // arrives, so that a stem cell's /init and first run find V8's code for them
 // compiled (about 0.6 ms of a prewarmed start). It leaves no trace: nothing
-// is cached, env and cwd are restored, its output goes to /dev/null.
+// is cached, env and cwd are restored, its output is dropped.
 function warm() {
   const cwd = process.cwd();
   try {
@@ -256,12 +311,9 @@ function warm() {
     const msg = JSON.parse('{"value":{"a":1},"activation_id":"0"}');
     exportContext(msg);
     delete envView.__OW_ACTIVATION_ID;
-    const s = JSON.stringify(f(msg.value));
+    void JSON.stringify(f(msg.value));
     fs.statSync(__filename).isDirectory();
     process.chdir(__dirname);
-    const fd = fs.openSync('/dev/null', 'w');
-    fs.writeSync(fd, Buffer.from(s + '\n', 'utf8'), 0);
-    fs.closeSync(fd);
     isIdentifier('main');
     // process.stdout and process.stderr are built on their first use.
     void (process.stdout.writableLength + process.stderr.writableLength);
@@ -283,49 +335,57 @@ function handle(line) {
   }
 }
 
-// lines splits stdin's bytes into lines and hands them to handle. It splits
-// on the byte '\n', which never occurs inside a UTF-8 sequence, and decodes
-// whole lines only, so a character split across two reads stays whole.
+// lines hands the complete lines in buf[0, n) to handle and keeps the rest
+// for the next read. It splits on the byte '\n', which never occurs inside a
+// UTF-8 sequence, and decodes whole lines only, so a character split across
+// two reads stays whole. buf may be reused by the next read: what is kept is
+// copied.
+const indexOf = Uint8Array.prototype.indexOf;
 let partial = null;
-function lines(chunk) {
+function lines(buf, n) {
   let start = 0;
   let nl;
-  while ((nl = chunk.indexOf(10, start)) >= 0) {
+  while ((nl = indexOf.call(buf, 10, start)) >= 0 && nl < n) {
     if (partial === null) {
-      handle(chunk.toString('utf8', start, nl));
+      handle(buf.utf8Slice(start, nl));
     } else {
-      handle(Buffer.concat([partial, chunk.subarray(start, nl)]).toString('utf8'));
+      handle(Buffer.concat([partial, buf.subarray(start, nl)]).toString('utf8'));
       partial = null;
     }
     start = nl + 1;
   }
-  if (start < chunk.length) {
-    const rest = Buffer.from(chunk.subarray(start));
+  if (start < n) {
+    const rest = Buffer.from(buf.subarray(start, n));
     partial = partial === null ? rest : Buffer.concat([partial, rest]);
   }
 }
 
 // readStdin feeds stdin to lines through the pipe's own libuv handle, the one
-// net.Socket reads with, when Node still exposes it. The stream layer above it
-// (Readable, EventEmitter, the string decoder) cost about 45 µs of CPU per run
-// in a launcher woken rarely, as each of 100 actions' launchers is: as much as
-// the rest of the run. The event loop, timers and promises work as before.
-// Anything unexpected falls back to process.stdin.
+// net.Socket reads with, reading into one buffer of ours (as net.Socket's
+// onread option does) when Node still exposes that. The stream layer above
+// it (Readable, EventEmitter, the string decoder) cost about 45 µs of CPU per
+// run in a launcher woken rarely, as each of 100 actions' launchers is, and a
+// fresh ArrayBuffer and Buffer per read 25 µs more. The event loop, timers
+// and promises work as before. Anything unexpected falls back to
+// process.stdin.
 function readStdin() {
   try {
     const { Pipe, constants } = process.binding('pipe_wrap');
-    const { streamBaseState, kReadBytesOrError, kArrayBufferOffset } = process.binding('stream_wrap');
+    const { streamBaseState, kReadBytesOrError } = process.binding('stream_wrap');
     if (!fs.fstatSync(0).isFIFO() || streamBaseState === undefined) throw new Error('stdin is not a pipe');
     const pipe = new Pipe(constants.SOCKET);
+    if (typeof pipe.useUserBuffer !== 'function') throw new Error('no user buffers');
     if (pipe.open(0)) throw new Error('uv_pipe_open');
-    pipe.onread = (ab) => {
+    const buf = Buffer.allocUnsafeSlow(64 * 1024);
+    pipe.useUserBuffer(buf);
+    pipe.onread = () => {
       const n = streamBaseState[kReadBytesOrError];
-      if (n > 0) lines(Buffer.from(ab, streamBaseState[kArrayBufferOffset], n));
+      if (n > 0) lines(buf, n);
       else if (n < 0) process.exit(0); // end of stdin: the invoker is done with us
     };
     if (pipe.readStart()) throw new Error('uv_read_start');
   } catch (e) {
-    process.stdin.on('data', lines);
+    process.stdin.on('data', (chunk) => lines(chunk, chunk.length));
     process.stdin.on('end', () => process.exit(0));
   }
 }
@@ -334,6 +394,7 @@ overlayEnv();
 shareEnvWithWorkers();
 warm();
 watchLogs();
+openOut();
 // An empty line, skipped by handle, warms the line path.
-lines(Buffer.from('\n'));
+lines(Buffer.from('\n'), 1);
 readStdin();
