@@ -18,6 +18,7 @@ import (
 
 	"github.com/gust-faas/gust/client"
 	"github.com/gust-faas/gust/internal/admin"
+	"github.com/gust-faas/gust/internal/gcfloor"
 )
 
 // Main is `gust bench`: it returns the process exit code: 0 when every
@@ -32,6 +33,9 @@ func Main(args []string) int {
 		fmt.Fprintln(os.Stderr, "gust bench:", err)
 		return 2
 	}
+	// The load generator shares the CPUs with what it measures: it collects
+	// garbage as rarely as the platform does (see package gcfloor).
+	gcfloor.Start(gcfloor.Default)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	prog := newProgress(os.Stderr, isTerminal(os.Stderr), cfg.Quiet)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gust-faas/gust/bench"
+	"github.com/gust-faas/gust/internal/gcfloor"
 )
 
 // Commands maps the role subcommands to their entry points; each returns
@@ -43,6 +44,7 @@ func serve(role string, run func(ctx context.Context, cfg Config, log *slog.Logg
 		if cfg.MaxProcs > 0 {
 			runtime.GOMAXPROCS(cfg.MaxProcs)
 		}
+		gcfloor.Start(gcfloor.Default) // GOGC in the environment overrides it
 		log := newLogger(cfg.LogLevel)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
