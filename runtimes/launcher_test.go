@@ -261,6 +261,7 @@ func runLine(n int, value string) string {
 // and its environment listing see them, and set TZ when asked.
 var contextCodes = map[string]string{
 	whisk.KindNode: `const { execFileSync } = require('child_process');
+const { inspect } = require('util');
 const { Worker } = require('worker_threads');
 function inWorker() {
   return new Promise((resolve, reject) => {
@@ -270,8 +271,12 @@ function inWorker() {
   });
 }
 async function main(p) {
+  // First, as console.log(process.env) would: inspect reads the proxy's
+  // target without its traps.
+  const shown = (inspect(process.env).match(/__OW_ACTIVATION_ID: '(\w+)'/) || [])[1];
   if (p.tz) process.env.TZ = p.tz;
   return {
+    shown,
     id: process.env.__OW_ACTIVATION_ID,
     child: execFileSync('/bin/sh', ['-c', 'printf %s "$__OW_ACTIVATION_ID"']).toString(),
     worker: await inWorker(),
@@ -312,7 +317,7 @@ func TestContextEnv(t *testing.T) {
 				offset := map[string]int{"UTC": 0, "Asia/Kolkata": -330}[tz]
 				want := fmt.Sprintf(`{"id":"%s","child":"%s","listed":"%s","offset":%d}`, id, id, tid, offset)
 				if kind == whisk.KindNode {
-					want = fmt.Sprintf(`{"id":"%s","child":"%s","worker":"%s","listed":"%s","offset":%d}`, id, id, id, tid, offset)
+					want = fmt.Sprintf(`{"shown":"%s","id":"%s","child":"%s","worker":"%s","listed":"%s","offset":%d}`, id, id, id, id, tid, offset)
 				}
 				if jsonEqual(t, []byte(answer(t, out)), want); t.Failed() {
 					t.Fatalf("run %d", n)

@@ -210,7 +210,20 @@ let envView = null; // the object process.env shows; see overlayEnv
 const contextNames = new Map(); // run message key -> __OW_ name
 const contextSet = new Set(); // the names in contextNames
 
+// The context is written into envView when the action first looks at
+// process.env in a run, not when the run arrives: most actions never do, and
+// the writes cost a rarely woken launcher about 7 µs a run. pending is the
+// run message whose context envView does not have yet.
+let pending = null;
+
 function exportContext(msg) {
+  pending = msg;
+}
+
+// syncContext writes the pending run's context into envView.
+function syncContext() {
+  const msg = pending;
+  pending = null;
   for (const k in msg) {
     if (k === 'value') continue;
     let name = contextNames.get(k);
@@ -255,17 +268,46 @@ function shareEnvWithWorkers() {
 // child processes (which take their environment from process.env) all see
 // the copy. What the action sets or deletes reaches the real environment
 // too, as with Node's own process.env (TZ, for one, takes effect there),
-// except the __OW_* context names, which stay in the copy.
+// except the __OW_* context names, which stay in the copy. Every way of
+// looking at the copy writes the pending context into it first; util.inspect,
+// which reads a proxy's target without its traps, finds a custom inspector.
 function overlayEnv() {
   const real = process.env;
   envView = Object.assign({}, real);
+  const fresh = () => {
+    if (pending !== null) syncContext();
+  };
+  Object.defineProperty(envView, require('util').inspect.custom, {
+    value() {
+      fresh();
+      return Object.assign({}, envView);
+    },
+  });
   process.env = new Proxy(envView, {
+    get(t, k) {
+      fresh();
+      return t[k];
+    },
+    has(t, k) {
+      fresh();
+      return k in t;
+    },
+    ownKeys(t) {
+      fresh();
+      return Reflect.ownKeys(t);
+    },
+    getOwnPropertyDescriptor(t, k) {
+      fresh();
+      return Reflect.getOwnPropertyDescriptor(t, k);
+    },
     set(t, k, v) {
+      fresh();
       t[k] = String(v);
       if (!contextSet.has(k)) real[k] = v;
       return true;
     },
     deleteProperty(t, k) {
+      fresh();
       delete t[k];
       if (!contextSet.has(k)) delete real[k];
       return true;
@@ -310,6 +352,7 @@ function warm() {
     const f = evaluate(path.join(__dirname, 'warm.js'), 'function main(p) { return { ok: [p] }; }', 'main');
     const msg = JSON.parse('{"value":{"a":1},"activation_id":"0"}');
     exportContext(msg);
+    syncContext();
     delete envView.__OW_ACTIVATION_ID;
     void JSON.stringify(f(msg.value));
     fs.statSync(__filename).isDirectory();
