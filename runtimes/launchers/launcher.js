@@ -384,11 +384,15 @@ function handle(line) {
 // two reads stays whole. buf may be reused by the next read: what is kept is
 // copied.
 const indexOf = Uint8Array.prototype.indexOf;
+const lastIndexOf = Uint8Array.prototype.lastIndexOf;
 let partial = null;
 function lines(buf, n) {
+  // Both searches stay within buf[0, n): past n lie an earlier read's bytes,
+  // up to 64 kB of them to scan for nothing.
+  const last = lastIndexOf.call(buf, 10, n - 1);
   let start = 0;
-  let nl;
-  while ((nl = indexOf.call(buf, 10, start)) >= 0 && nl < n) {
+  while (start <= last) {
+    const nl = indexOf.call(buf, 10, start);
     if (partial === null) {
       handle(buf.utf8Slice(start, nl));
     } else {
