@@ -101,22 +101,12 @@ func answer(t *testing.T, r *bufio.Reader) string {
 // write) and each comes back whole; the end of stdin ends the launcher.
 func TestNodeLauncherLines(t *testing.T) {
 	dir, init := echoAction(t)
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, cmd := startLauncher(t, whisk.KindNode, dir, inR)
-	inR.Close()
-	defer inW.Close()
+	inW, out, cmd := pipeLauncher(t, whisk.KindNode, dir, init)
 	write := func(s string) {
 		t.Helper()
 		if _, err := inW.WriteString(s); err != nil {
 			t.Fatal(err)
 		}
-	}
-	write(init)
-	if got := answer(t, out); got != "{\"ok\":true}\n" {
-		t.Fatalf("init answered %q", got)
 	}
 
 	// "é€😀" is 2, 3 and 4 bytes of UTF-8; the pieces cut the 4-byte one.
@@ -147,20 +137,14 @@ func TestNodeLauncherLines(t *testing.T) {
 // libuv's queue until it is read; the next run's result comes after it.
 func TestNodeLauncherLargeRuns(t *testing.T) {
 	dir, init := echoAction(t)
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := startLauncher(t, whisk.KindNode, dir, inR)
-	inR.Close()
-	defer inW.Close()
+	inW, out, _ := pipeLauncher(t, whisk.KindNode, dir, init)
 	big := strings.Repeat("é", 150_000) // 300 kB, five reads and a pipe's buffer several times
 	go func() {
-		inW.WriteString(init + `{"value":{"s":"` + big + `"},"activation_id":"L1"}` + "\n")
+		inW.WriteString(`{"value":{"s":"` + big + `"},"activation_id":"L1"}` + "\n")
 		inW.WriteString(`{"value":{"s":"small"},"activation_id":"L2"}` + "\n")
 	}()
 	time.Sleep(200 * time.Millisecond) // both runs are answered before we read
-	for _, want := range []string{"{\"ok\":true}\n", `{"got":"` + big + `","n":"L1"}` + "\n", `{"got":"small","n":"L2"}` + "\n"} {
+	for _, want := range []string{`{"got":"` + big + `","n":"L1"}` + "\n", `{"got":"small","n":"L2"}` + "\n"} {
 		if got := answer(t, out); got != want {
 			t.Fatalf("answered %d bytes (%.40q...), want %d bytes (%.40q...)", len(got), got, len(want), want)
 		}
