@@ -151,6 +151,21 @@ func TestNodeLauncherLargeRuns(t *testing.T) {
 	}
 }
 
+// TestNodeLauncherExitAfterResult: a result longer than the pipe holds is
+// written whole before the action's code runs again, so an action that exits
+// right after returning does not cut it short.
+func TestNodeLauncherExitAfterResult(t *testing.T) {
+	dir, init := actionDir(t, whisk.KindNode, "function main(p) { setImmediate(() => process.exit(0)); return {s: 'x'.repeat(300000)}; }")
+	in, out, _ := pipeLauncher(t, whisk.KindNode, dir, init)
+	if _, err := in.WriteString(runLine(1, "{}")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the action has exited by the time we read
+	if got, want := answer(t, out), `{"s":"`+strings.Repeat("x", 300000)+`"}`+"\n"; got != want {
+		t.Fatalf("answered %d bytes, want %d", len(got), len(want))
+	}
+}
+
 // TestNodeLauncherFileInput: a stdin that is not a pipe takes the launcher's
 // fallback, Node's own process.stdin, with the same answers.
 func TestNodeLauncherFileInput(t *testing.T) {

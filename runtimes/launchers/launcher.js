@@ -17,42 +17,29 @@ let concurrent = false;
 // writeOut writes one line on fd 3. Once openOut has wrapped fd 3 in a
 // libuv pipe handle, a line goes out with one write(2) from C++ and the
 // string is never copied into a Buffer: the Buffer and fs.writeSync layers
-// cost a rarely woken launcher more than the write itself. What the pipe
-// cannot take at once, libuv queues and writes in order. Before that (and
-// where fd 3 is not a pipe) it falls back on fs.writeSync.
+// cost a rarely woken launcher more than the write itself. The handle is in
+// blocking mode, so a line is written whole before writeOut returns, as with
+// fs.writeSync: an action that exits right after returning does not cut its
+// own result short, and a line longer than the pipe holds waits for the
+// reader instead of spinning on EAGAIN. Before openOut (and where fd 3 is not
+// a pipe) lines go out with fs.writeSync.
 let outPipe = null;
-let outReq = null; // a write request to reuse; an async write keeps its own
-let outPending = 0; // async writes not yet completed
-let exitCode = null; // set by exitAfterWrites
+let outReq = null; // the write request, reused
 
 function writeOut(s) {
   if (outPipe === null) return writeOutSync(s + '\n');
   if (outReq === null) {
     outReq = new outPipe.WriteWrap();
     outReq.handle = outPipe.handle;
-    outReq.oncomplete = writeDone;
+    outReq.oncomplete = () => {};
     outReq.async = false;
   }
-  const err = outPipe.handle.writeUtf8String(outReq, s + '\n');
-  if (err !== 0) {
-    outPipe = null; // fd 3 is gone: the invoker stopped reading us
-    process.exit(1);
+  if (outPipe.handle.writeUtf8String(outReq, s + '\n') !== 0) {
+    process.exit(1); // fd 3 is gone: the invoker stopped reading us
   }
-  if (outPipe.state[outPipe.kLastWriteWasAsync]) {
-    outPending++;
-    outReq = null;
-  }
-}
-
-function writeDone() {
-  outPending--;
-  if (outPending === 0 && exitCode !== null) process.exit(exitCode);
-}
-
-// exitAfterWrites exits once the lines written so far have left.
-function exitAfterWrites(code) {
-  if (outPending === 0) process.exit(code);
-  exitCode = code;
+  // Blocking writes complete at once; were one queued, its request must not
+  // be reused.
+  if (outPipe.state[outPipe.kLastWriteWasAsync]) outReq = null;
 }
 
 function writeOutSync(line) {
@@ -74,7 +61,7 @@ function openOut() {
     const { WriteWrap, streamBaseState, kLastWriteWasAsync } = process.binding('stream_wrap');
     if (!fs.fstatSync(OUT).isFIFO() || kLastWriteWasAsync === undefined) return;
     const handle = new Pipe(constants.SOCKET);
-    if (handle.open(OUT)) return;
+    if (handle.open(OUT) || handle.setBlocking(true)) return;
     outPipe = { handle, WriteWrap, state: streamBaseState, kLastWriteWasAsync };
   } catch (e) {
     outPipe = null;
@@ -196,7 +183,7 @@ async function init(msg) {
       if (/:\d+$/.test(first)) where = ' (' + path.basename(first) + ')';
     }
     writeOut(JSON.stringify({ error: 'Initialization has failed due to: ' + String(e) + where }));
-    return exitAfterWrites(1);
+    process.exit(1);
   }
   writeOut('{"ok":true}');
 }
