@@ -257,7 +257,8 @@ func runLine(n int, value string) string {
 }
 
 // contextCodes report the run's __OW_* values as the action, its children
-// and its environment listing see them, and set TZ when asked.
+// and its environment listing see them, set TZ when asked, and overwrite
+// their activation id on the way out.
 var contextCodes = map[string]string{
 	whisk.KindNode: `const { execFileSync } = require('child_process');
 const { inspect } = require('util');
@@ -274,7 +275,7 @@ async function main(p) {
   // target without its traps.
   const shown = (inspect(process.env).match(/__OW_ACTIVATION_ID: '(\w+)'/) || [])[1];
   if (p.tz) process.env.TZ = p.tz;
-  return {
+  const r = {
     shown,
     id: process.env.__OW_ACTIVATION_ID,
     child: execFileSync('/bin/sh', ['-c', 'printf %s "$__OW_ACTIVATION_ID"']).toString(),
@@ -282,18 +283,22 @@ async function main(p) {
     listed: JSON.parse(JSON.stringify(process.env)).__OW_TRANSACTION_ID,
     offset: new Date(0).getTimezoneOffset(),
   };
+  process.env.__OW_ACTIVATION_ID = 'tampered'; // the next run's value replaces it
+  return r;
 }`,
 	whisk.KindPython: `import os, subprocess, time
 def main(p):
     if p.get('tz'):
         os.environ['TZ'] = p['tz']
         time.tzset()
-    return {
+    r = {
         'id': os.environ['__OW_ACTIVATION_ID'],
         'child': subprocess.run(['/bin/sh', '-c', 'printf %s "$__OW_ACTIVATION_ID"'], capture_output=True).stdout.decode(),
         'listed': dict(os.environ)['__OW_TRANSACTION_ID'],
         'offset': time.timezone // 60,
     }
+    os.environ['__OW_ACTIVATION_ID'] = 'tampered'  # the next run's value replaces it
+    return r
 `,
 }
 

@@ -170,15 +170,15 @@ class _Context:
 
     def __init__(self):
         self.last = {}  # run key -> the value last exported
-        self.names = {}  # run key -> __OW_ name
         self.runs = 0
-        self.putenv = None
-        self.bufs = {}  # __OW_ name -> the buffer the C environment points at
+        self.slots = None  # run key -> _Slot, once the buffers are ours
 
     def export(self, msg):
         self.runs += 1
         if self.runs == self.SWITCH_AFTER:
-            self.own_buffers()
+            self.slots = _Slot.start()
+        if self.slots is not None:
+            return self.export_slots(msg)
         for k in msg:
             if k == 'value':
                 continue
@@ -187,37 +187,71 @@ class _Context:
             if self.last.get(k) == v:  # most values are the same run after run
                 continue
             self.last[k] = v
-            name = self.names.get(k)
-            if name is None:
-                name = self.names[k] = '__OW_' + k.upper()
-            if self.putenv is None:
-                os.environ[name] = v
-            else:
-                self.put(name, v)
+            os.environ['__OW_' + k.upper()] = v
 
-    def own_buffers(self):
+    def export_slots(self, msg):
+        # As few steps as it takes: a rarely woken launcher's caches are
+        # cold, and each step here costs it about a microsecond.
+        slots = self.slots
+        for k, v in msg.items():
+            if k == 'value':
+                continue
+            slot = slots.get(k)
+            if slot is None:
+                slot = slots[k] = _Slot(k)
+            if v != slot.raw:  # most values are the same run after run
+                slot.set(v)
+
+
+_UNSET = object()
+
+
+class _Slot:
+    """One __OW_ name's buffer, which the C environment points at."""
+
+    __slots__ = ('raw', 'key', 'prefix', 'buf', 'stored')
+
+    @staticmethod
+    def start():
+        """Loads ctypes and returns an empty dict of slots; None if it cannot."""
         try:
             import ctypes
-            env = os.environ
-            self.key, self.value, self.data = env.encodekey, env.encodevalue, env._data
-            self.putenv = ctypes.CDLL(None).putenv
-            self.putenv.argtypes = [ctypes.c_char_p]
-            self.buffer = ctypes.create_string_buffer
+            putenv = ctypes.CDLL(None).putenv
+            putenv.argtypes = [ctypes.c_char_p]
+            _Slot.putenv = staticmethod(putenv)
+            _Slot.buffer = staticmethod(ctypes.create_string_buffer)
+            _Slot.data = os.environ._data
+            _Slot.encoding = sys.getfilesystemencoding()
+            return {}
         except Exception:
-            self.putenv = None  # os.environ as before: correct, if leaky
+            return None  # os.environ as before: correct, if leaky
 
-    def put(self, name, v):
-        line = (name + '=' + v).encode('utf-8', 'surrogateescape')
-        buf = self.bufs.get(name)
-        if buf is None or len(buf) <= len(line):
+    def __init__(self, k):
+        self.raw = _UNSET
+        self.key = os.environ.encodekey('__OW_' + k.upper())
+        self.prefix = self.key + b'='
+        self.buf = None
+        self.stored = None
+
+    def set(self, raw):
+        self.raw = raw
+        value = (raw if isinstance(raw, str) else dumps(raw)).encode(self.encoding, 'surrogateescape')
+        line = self.prefix + value
+        buf = self.buf
+        fresh = buf is None or len(buf) <= len(line)
+        if fresh:
             buf = self.buffer(max(2 * len(line), 64))
         buf.value = line
-        # putenv keeps the pointer; it is called each time in case the action
-        # unset the name meanwhile. A buffer replaced here is let go only
-        # once the environment points at the new one.
-        self.putenv(buf)
-        self.bufs[name] = buf
-        self.data[self.key(name)] = self.value(v)
+        # The C environment points at buf since the last putenv, so writing
+        # into it is enough, unless it was outgrown or the action set or
+        # deleted the name through os.environ meanwhile (its dict then holds
+        # another value). A buffer replaced here is let go only once the
+        # environment points at the new one.
+        if fresh or self.data.get(self.key) is not self.stored:
+            self.putenv(buf)
+            self.buf = buf
+        self.data[self.key] = value
+        self.stored = value
 
 
 _context = _Context()
