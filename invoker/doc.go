@@ -32,7 +32,8 @@
 // recently used idle sandboxes (then stem cells); else it waits, FIFO, up to
 // Config.QueueTimeout for memory (warm sandboxes of its key are granted to
 // any waiter; memory strictly in arrival order). A fast action with several
-// busy sandboxes first queues briefly for one of them (see queueMinBusy).
+// busy sandboxes, or with only busy ones while the invoker's CPUs are taken,
+// first queues briefly for one of them (see queueMinBusy).
 // An action starts at most a few sandboxes at once (scaleOutLocked: one per
 // two cores for a fast one, two per core for a slow or new one); its other
 // activations queue for them or for a release meanwhile, as starts are

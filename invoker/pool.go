@@ -58,6 +58,14 @@ type keyPool struct {
 // for the same CPUs. Measured with gust bench (32 clients, one no-op nodejs
 // action, 2 cores): the sandboxes' CPU per answer went from 330-500 µs
 // with 34 busy sandboxes to 180-270 µs.
+//
+// The same holds when the busy sandboxes are other actions': once
+// queueMinBusy sandboxes of the whole invoker are busy, the CPUs are taken,
+// and a fast action's activation that finds its only sandboxes busy (and
+// none of them idle) queues for one instead of paying a cold start (tens of
+// milliseconds of CPU) that would run no sooner. With 100 no-op actions
+// round robin (gust bench's many, 8 clients), two clients meeting on one
+// action started a second sandbox of it several times a second.
 var queueMinBusy = max(2, 2*runtime.NumCPU())
 
 // scaleOutStarts is how many containers of a fast key may start at once
@@ -146,6 +154,7 @@ type pool struct {
 	prewarm map[prewarmKey]*prewarmGroup
 	all     map[*container]struct{}
 	used    int // MB of every container whose memory is still accounted
+	busy    int // containers (maxConc 1) held by an activation, all keys: see shouldQueueLocked
 	idleMB  int // MB of the containers on lru
 	stemMB  int // MB of started stem cells
 	waiters []*waiter
@@ -360,7 +369,7 @@ func (p *pool) tryWarmLocked(d *demand) (grant, bool) {
 		}
 		c.active++
 		if c.maxConc == 1 {
-			kp.busy++
+			p.addBusyLocked(kp, 1)
 		}
 		if c.active >= c.maxConc {
 			kp.free.remove(c)
@@ -437,7 +446,7 @@ func (p *pool) adoptLocked(c *container, d *demand, st cstate) {
 	c.key, c.kp, c.state = d.key, kp, st
 	c.maxConc, c.active = max(d.conc, 1), 1
 	if c.maxConc == 1 {
-		kp.busy++
+		p.addBusyLocked(kp, 1)
 	}
 	if st != cResuming && c.maxConc > 1 {
 		c.ready = make(chan struct{})
@@ -510,7 +519,7 @@ func (p *pool) dropLocked(c *container) {
 	}
 	if c.kp != nil {
 		if c.active > 0 && c.maxConc == 1 {
-			c.kp.busy--
+			p.addBusyLocked(c.kp, -1)
 		}
 		if c.state == cStarting || c.state == cInit {
 			c.kp.starting--
@@ -566,7 +575,7 @@ func (p *pool) release(c *container, how relKind) {
 	}
 	c.active--
 	if c.active == 0 && c.maxConc == 1 && c.kp != nil {
-		c.kp.busy--
+		p.addBusyLocked(c.kp, -1)
 	}
 	if how == relOK && c.state != cDead && !c.retired && !p.closed {
 		if c.maxConc == 1 && c.state == cReady && p.handOverLocked(c) {
@@ -607,6 +616,13 @@ func (p *pool) release(c *container, how relKind) {
 	}
 }
 
+// addBusyLocked counts n more (or fewer) containers of kp held by an
+// activation.
+func (p *pool) addBusyLocked(kp *keyPool, n int) {
+	kp.busy += n
+	p.busy += n
+}
+
 // shouldQueueLocked says whether d should wait for a busy warm container of
 // its key, and for how long at most: the rule is described at queueMinBusy.
 func (p *pool) shouldQueueLocked(d *demand) (*keyPool, time.Duration) {
@@ -614,8 +630,11 @@ func (p *pool) shouldQueueLocked(d *demand) (*keyPool, time.Duration) {
 		return nil, 0
 	}
 	kp := p.keys[d.key]
-	if kp == nil || kp.busy < queueMinBusy {
+	if kp == nil || kp.busy == 0 {
 		return nil, 0
+	}
+	if kp.busy < queueMinBusy && (p.busy < queueMinBusy || kp.free.len() > 0) {
+		return nil, 0 // room on the CPUs, or an idle sandbox of its own
 	}
 	if kp.holdNS > 0 && time.Duration(kp.holdNS*int64(len(kp.queue)+1)/int64(kp.busy)) <= queueWarmBudget {
 		return kp, queueWarmBudget // the expected wait for a busy one is short
@@ -708,7 +727,7 @@ func (p *pool) handOverLocked(c *container) bool {
 	kp.queue[0] = nil
 	kp.queue = kp.queue[1:]
 	c.active++
-	kp.busy++
+	p.addBusyLocked(kp, 1)
 	c.heldSince = now
 	w.ch <- grant{c: c, start: startWarm}
 	return true

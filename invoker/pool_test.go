@@ -3,6 +3,7 @@ package invoker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -519,6 +520,45 @@ func TestPoolQueuesForWarm(t *testing.T) {
 	p.mu.Unlock()
 	if busy != queueMinBusy {
 		t.Fatalf("busy = %d, want %d", busy, queueMinBusy)
+	}
+}
+
+// TestPoolQueuesWhenCPUsBusy: a fast action whose only sandbox is busy
+// queues for it when the invoker's other sandboxes keep the CPUs busy, and
+// starts a second one when they do not.
+func TestPoolQueuesWhenCPUsBusy(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 * (queueMinBusy + 4) })
+	a := dem("a", 256)
+	ca := busyWarm(t, p, a, 1, 100*time.Microsecond)[0]
+
+	// Few sandboxes busy: a second one starts.
+	p.release(take(t, p, a, startCold), relOK)
+
+	// Both of a's busy, and others' too: the next one queues.
+	ca2 := take(t, p, a, startWarm)
+	for i := 0; i < queueMinBusy-2; i++ {
+		take(t, p, dem(fmt.Sprintf("other%d", i), 256), startCold)
+	}
+	ch := acquireAsync(p, a)
+	eventually(t, "the activation to queue", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.keys[a.key].queue) == 1
+	})
+	p.release(ca2, relOK)
+	r := <-ch
+	if r.err != nil || r.start != startWarm || r.c != ca2 {
+		t.Fatalf("queued acquire = %v %v %v, want the released container, warm", r.c == ca2, r.start, r.err)
+	}
+	if n := len(drv.sandboxes()); n != queueMinBusy {
+		t.Fatalf("sandboxes = %d, want %d (no third sandbox of a)", n, queueMinBusy)
+	}
+
+	// An idle sandbox of its own is taken rather than queued for.
+	p.release(ca, relOK)
+	if c := take(t, p, a, startWarm); c != ca {
+		t.Fatalf("took another container than a's idle one")
 	}
 }
 
