@@ -287,12 +287,33 @@ func (cc *clientConn) exchange(path string, body []byte) (status int, appError b
 // without reflection.
 func appendRunRequest(b []byte, r *RunRequest) []byte {
 	b = append(b, `{"value":`...)
+	b = appendRunValue(b, r)
+	b = append(b, ',')
+	b = appendRunContext(b, r)
+	return append(b, '}')
+}
+
+// appendSplitRun encodes r as Gust's launchers read a run (protocol.go): the
+// context object, a tab, the value.
+func appendSplitRun(b []byte, r *RunRequest) []byte {
+	b = append(b, '{')
+	b = appendRunContext(b, r)
+	b = append(b, "}\t"...)
+	return appendRunValue(b, r)
+}
+
+// appendRunValue appends r's value, {} when it has none.
+func appendRunValue(b []byte, r *RunRequest) []byte {
 	if v := bytes.TrimSpace(r.Value); len(v) > 0 {
-		b = append(b, v...)
-	} else {
-		b = append(b, "{}"...)
+		return append(b, v...)
 	}
-	b = append(b, `,"namespace":`...)
+	return append(b, "{}"...)
+}
+
+// appendRunContext appends the members of r's context: every field but the
+// value, without braces.
+func appendRunContext(b []byte, r *RunRequest) []byte {
+	b = append(b, `"namespace":`...)
 	b = appendJSONString(b, r.Namespace)
 	b = append(b, `,"action_name":`...)
 	b = appendJSONString(b, r.ActionName)
@@ -308,7 +329,7 @@ func appendRunRequest(b []byte, r *RunRequest) []byte {
 		b = append(b, `,"api_key":`...)
 		b = appendJSONString(b, r.APIKey)
 	}
-	return append(b, '}')
+	return b
 }
 
 // appendInitRequest encodes r as the /init body. The code, megabytes for a

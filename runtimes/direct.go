@@ -36,6 +36,7 @@ type Direct struct {
 	out    *os.File // the launcher's fd 3
 	rd     *bufio.Reader
 	trust  bool // Gust's launcher: results are valid JSON by construction
+	split  bool // Gust's launcher: runs go split (protocol.go)
 	line   []byte
 	broken error
 }
@@ -79,7 +80,7 @@ func (c *Client) Handover(ctx context.Context) (*Direct, error) {
 		closeFDs(fds)
 		return nil, err
 	}
-	status, trusted := parseHandover(resp)
+	status, trusted, split := parseHandover(resp)
 	if status != 200 || len(fds) != 2 {
 		closeFDs(fds)
 		return nil, fmt.Errorf("%w (status %d, %d descriptors)", ErrNoHandover, status, len(fds))
@@ -95,7 +96,7 @@ func (c *Client) Handover(ctx context.Context) (*Direct, error) {
 		closeFDs(fds[1:])
 		return nil, err
 	}
-	return &Direct{in: in, out: out, rd: bufio.NewReader(out), trust: trusted}, nil
+	return &Direct{in: in, out: out, rd: bufio.NewReader(out), trust: trusted, split: split}, nil
 }
 
 // readHandover reads the proxy's whole answer (it closes the connection) and
@@ -137,17 +138,18 @@ func parseRights(oob []byte) ([]int, error) {
 	return fds, nil
 }
 
-// parseHandover returns the answer's status and its "trusted" flag.
-func parseHandover(resp []byte) (status int, trusted bool) {
+// parseHandover returns the answer's status and its "trusted" and "split"
+// flags.
+func parseHandover(resp []byte) (status int, trusted, split bool) {
 	if len(resp) < 12 || !bytes.HasPrefix(resp, []byte("HTTP/1.")) {
-		return 0, false
+		return 0, false, false
 	}
 	status, err := strconv.Atoi(string(resp[9:12]))
 	if err != nil {
-		return 0, false
+		return 0, false, false
 	}
 	_, body, _ := bytes.Cut(resp, []byte("\r\n\r\n"))
-	return status, bytes.Contains(body, []byte(`"trusted":true`))
+	return status, bytes.Contains(body, []byte(`"trusted":true`)), bytes.Contains(body, []byte(`"split":true`))
 }
 
 // pipeFile makes a pollable *os.File of a received pipe descriptor, so that
@@ -188,7 +190,7 @@ func (d *Direct) Run(ctx context.Context, req *RunRequest) (RunResult, error) {
 			d.out.SetReadDeadline(aLongTimeAgo)
 		})
 	}
-	d.line = appendRunLine(d.line[:0], req)
+	d.line = appendRunLine(d.line[:0], req, d.split)
 	var line []byte // the result is the caller's: a new slice each time
 	_, err := d.in.Write(d.line)
 	if err == nil {
@@ -228,11 +230,16 @@ func (d *Direct) Run(ctx context.Context, req *RunRequest) (RunResult, error) {
 	return res, nil
 }
 
-// appendRunLine appends req as one launcher line: JSON allows CR and LF only
-// as whitespace, so they become spaces.
-func appendRunLine(dst []byte, req *RunRequest) []byte {
+// appendRunLine appends req as one launcher line (protocol.go): split for
+// Gust's launchers, the /run body for others. JSON allows CR and LF only as
+// whitespace, so they become spaces.
+func appendRunLine(dst []byte, req *RunRequest, split bool) []byte {
 	start := len(dst)
-	dst = appendRunRequest(dst, req)
+	if split {
+		dst = appendSplitRun(dst, req)
+	} else {
+		dst = appendRunRequest(dst, req)
+	}
 	for i := start; i < len(dst); i++ {
 		if c := dst[i]; c == '\n' || c == '\r' {
 			dst[i] = ' '

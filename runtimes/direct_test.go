@@ -38,9 +38,10 @@ func TestHandoverRuns(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			p, d := handedOver(t, kind, "hello")
 			ctx := ctxT(t, 10*time.Second)
-			// A value with line breaks, which must not split the line.
+			// A value with line breaks, which must not split the line, and
+			// a tab, which must not split the run early.
 			for i, name := range []string{"Ada", "Grace"} {
-				res, err := d.Run(ctx, runReq("{\"name\":\r\n \""+name+"\"}"))
+				res, err := d.Run(ctx, runReq("{\"name\":\r\n\t\""+name+"\"}"))
 				if err != nil {
 					t.Fatal(err)
 				}

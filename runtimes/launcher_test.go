@@ -2,6 +2,7 @@ package runtimes
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -110,8 +111,8 @@ func TestNodeLauncherLines(t *testing.T) {
 	}
 
 	// "é€😀" is 2, 3 and 4 bytes of UTF-8; the pieces cut the 4-byte one.
-	run := `{"value":{"s":"é€😀"},"activation_id":"a1"}` + "\n"
-	cut := len(`{"value":{"s":"é€`) + 2
+	run := `{"activation_id":"a1"}` + "\t" + `{"s":"é€😀"}` + "\n"
+	cut := len(`{"activation_id":"a1"}`+"\t"+`{"s":"é€`) + 2
 	write(run[:cut])
 	time.Sleep(50 * time.Millisecond) // lets the launcher read the first piece alone
 	write(run[cut:])
@@ -119,7 +120,7 @@ func TestNodeLauncherLines(t *testing.T) {
 		t.Fatalf("split run answered %q, want %q", got, want)
 	}
 
-	write(`{"value":{"s":"x"},"activation_id":"a2"}` + "\n\n" + `{"value":{"s":"y"},"activation_id":"a3"}` + "\n")
+	write(`{"activation_id":"a2"}` + "\t" + `{"s":"x"}` + "\n\n" + `{"activation_id":"a3"}` + "\t" + `{"s":"y"}` + "\n")
 	for _, want := range []string{`{"got":"x","n":"a2"}` + "\n", `{"got":"y","n":"a3"}` + "\n"} {
 		if got := answer(t, out); got != want {
 			t.Fatalf("answered %q, want %q", got, want)
@@ -140,8 +141,8 @@ func TestNodeLauncherLargeRuns(t *testing.T) {
 	inW, out, _ := pipeLauncher(t, whisk.KindNode, dir, init)
 	big := strings.Repeat("é", 150_000) // 300 kB, five reads and a pipe's buffer several times
 	go func() {
-		inW.WriteString(`{"value":{"s":"` + big + `"},"activation_id":"L1"}` + "\n")
-		inW.WriteString(`{"value":{"s":"small"},"activation_id":"L2"}` + "\n")
+		inW.WriteString(`{"activation_id":"L1"}` + "\t" + `{"s":"` + big + `"}` + "\n")
+		inW.WriteString(`{"activation_id":"L2"}` + "\t" + `{"s":"small"}` + "\n")
 	}()
 	time.Sleep(200 * time.Millisecond) // both runs are answered before we read
 	for _, want := range []string{`{"got":"` + big + `","n":"L1"}` + "\n", `{"got":"small","n":"L2"}` + "\n"} {
@@ -171,7 +172,7 @@ func TestNodeLauncherExitAfterResult(t *testing.T) {
 func TestNodeLauncherFileInput(t *testing.T) {
 	dir, init := echoAction(t)
 	name := filepath.Join(t.TempDir(), "stdin")
-	if err := os.WriteFile(name, []byte(init+`{"value":{"s":"é€😀"},"activation_id":"b1"}`+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(name, []byte(init+`{"activation_id":"b1"}`+"\t"+`{"s":"é€😀"}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(name)
@@ -252,8 +253,11 @@ func pipeLauncher(t *testing.T, kind, dir, init string) (*os.File, *bufio.Reader
 
 // runLine is a run message as the invoker writes it, for activation n.
 func runLine(n int, value string) string {
-	return fmt.Sprintf(`{"value":%s,"namespace":"guest","action_name":"/guest/a","action_version":"0.0.1",`+
-		`"activation_id":"%032x","transaction_id":"%032x","deadline":"%d","api_key":"k"}`+"\n", value, n, n*7, 1763771234000+n)
+	return string(appendRunLine(nil, &RunRequest{
+		Value: json.RawMessage(value), Namespace: "guest", ActionName: "/guest/a", ActionVersion: "0.0.1",
+		ActivationID: fmt.Sprintf("%032x", n), TransactionID: fmt.Sprintf("%032x", n*7),
+		Deadline: fmt.Sprint(1763771234000 + n), APIKey: "k",
+	}, true))
 }
 
 // contextCodes report the run's __OW_* values as the action, its children

@@ -180,6 +180,12 @@ func (l *loop) setConcurrent(on bool) {
 // spare capacity for the newline) and returns the result line appended to
 // dst.
 func (l *loop) run(body, dst []byte) ([]byte, error) {
+	if l.trust {
+		var err error
+		if body, err = splitRunBody(body); err != nil {
+			return dst, runError("The request body is not a run request: " + err.Error())
+		}
+	}
 	if l.concurrent {
 		return l.runConcurrent(body)
 	}
@@ -196,6 +202,29 @@ func (l *loop) run(body, dst []byte) ([]byte, error) {
 		return dst, l.fail(err)
 	}
 	return res, nil
+}
+
+// splitRunBody turns a /run body (a JSON object, CR and LF removed) into the
+// run line Gust's launchers read (protocol.go): its members but "value" as
+// the context, a tab, the value ({} when absent), with room for a newline.
+func splitRunBody(body []byte) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	value := m["value"]
+	if len(value) == 0 {
+		value = json.RawMessage("{}")
+	}
+	delete(m, "value")
+	ctx, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	line := make([]byte, 0, len(ctx)+len(value)+2)
+	line = append(line, ctx...)
+	line = append(line, '\t')
+	return append(line, value...), nil
 }
 
 // handOver gives the launcher's protocol pipes away (their descriptors stay

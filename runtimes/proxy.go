@@ -559,7 +559,7 @@ func (p *proxy) handover(sc *srvConn) {
 	}
 	body := `{"trusted":false}`
 	if l.trusted() {
-		body = `{"trusted":true}`
+		body = `{"trusted":true,"split":true}`
 	}
 	b := append(sc.out[:0], "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "...)
 	b = appendInt(b, len(body))

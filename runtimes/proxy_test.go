@@ -57,7 +57,7 @@ func Main(args map[string]any) map[string]any {
 		whisk.KindBlackbox: `#!/bin/sh
 echo "log line"
 echo "err line" >&2
-name=$(printf '%s' "$1" | sed -n 's/.*"name": *"\([^"]*\)".*/\1/p')
+name=$(printf '%s' "$1" | sed -n 's/.*"name":[[:space:]]*"\([^"]*\)".*/\1/p')
 printf '{"payload":"Hello, %s","activation":"%s","initParam":"%s","leak":"%s"}\n' "${name:-stranger}" "$__OW_ACTIVATION_ID" "$GREETING" "$GUST_TEST_LEAK"
 `,
 	},
@@ -138,7 +138,9 @@ func TestHello(t *testing.T) {
 			p := started(t, kind, "hello", "")
 			ctx := ctxT(t, 10*time.Second)
 			for i, name := range []string{"Ada", "Grace"} {
-				res, err := p.client.Run(ctx, runReq(`{"name": "`+name+`"}`))
+				// A tab between the value's tokens: split launchers take
+				// the first tab as the end of the context.
+				res, err := p.client.Run(ctx, runReq("{\"name\":\t\""+name+"\"}"))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -814,5 +816,29 @@ func TestActionCannotReadRuns(t *testing.T) {
 				jsonEqual(t, res.Body, `{"read":"","child":""}`)
 			}
 		})
+	}
+}
+
+// TestSplitRunBody: a /run body becomes the context, a tab and the value;
+// members other than the value keep their JSON, a missing value is {}.
+func TestSplitRunBody(t *testing.T) {
+	tests := []struct{ body, ctx, value string }{
+		{`{"value":{"a":[1, 2]},"activation_id":"x","deadline":17}`, `{"activation_id":"x","deadline":17}`, `{"a":[1, 2]}`},
+		{`{"activation_id":"t\tab"}`, `{"activation_id":"t\tab"}`, `{}`},
+		{`{"value":null}`, `{}`, `null`},
+	}
+	for _, tt := range tests {
+		line, err := splitRunBody([]byte(tt.body))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		ctx, value, ok := strings.Cut(string(line), "\t")
+		if !ok || value != tt.value {
+			t.Errorf("%s: value %q, want %q", tt.body, value, tt.value)
+		}
+		jsonEqual(t, []byte(ctx), tt.ctx)
+	}
+	if _, err := splitRunBody([]byte(`[1]`)); err == nil {
+		t.Errorf("an array split without error")
 	}
 }

@@ -1,5 +1,6 @@
 # Gust's Python launcher: the actionloop line protocol (see protocol.go).
-# stdin: one init line, then one /run body per line. fd 3: {"ok":true} or
+# stdin: one init line, then one run per line: "<context>\t<value>", both
+# JSON (see protocol.go). fd 3: {"ok":true} or
 # {"error": ...} for the init, then one result line per run.
 #
 # It runs as python3 -S -B: no site module (the proxy documents why) and no
@@ -180,8 +181,6 @@ class _Context:
         if self.slots is not None:
             return self.export_slots(msg)
         for k in msg:
-            if k == 'value':
-                continue
             v = msg[k]
             v = v if isinstance(v, str) else dumps(v)
             if self.last.get(k) == v:  # most values are the same run after run
@@ -195,8 +194,6 @@ class _Context:
         # run (100 launchers round robin, 2026-11-22).
         slots = self.slots
         for k, v in msg.items():
-            if k == 'value':
-                continue
             slot = slots.get(k)
             if slot is None:
                 slot = slots[k] = _Slot(k)
@@ -259,12 +256,16 @@ _context = _Context()
 
 
 def run(fn, line):
+    # The context is JSON Gust wrote, with no raw tab: the first tab ends it.
+    ctx, tab, value = line.partition(b'\t')
     try:
-        msg = loads(line.decode('utf-8'))
+        if not tab:
+            raise ValueError('no tab after the context')
+        msg = loads(ctx.decode('utf-8'))
+        args = loads(value.decode('utf-8'))
     except Exception as ex:
         return {'error': 'invalid run request: ' + error_text(ex)}
     _context.export(msg)
-    args = msg.get('value')
     if args is None:
         args = {}
     try:
