@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gust-faas/gust/whisk"
@@ -48,6 +49,7 @@ var sentinel = []byte(whisk.LogSentinel)
 // them under, and then the run's output is all in.
 type logCollector struct {
 	rOut, rErr *os.File
+	rc         [2]syscall.RawConn // of rOut and rErr, for settle
 	wOut, wErr *os.File
 	readers    sync.WaitGroup
 
@@ -85,6 +87,14 @@ func newLogCollector(maxLine int) (*logCollector, error) {
 		return nil, err
 	}
 	l := &logCollector{rOut: rOut, rErr: rErr, wOut: wOut, wErr: wErr, notify: make(chan struct{}, 1)}
+	for s, f := range [2]*os.File{rOut, rErr} {
+		if l.rc[s], err = f.SyscallConn(); err != nil {
+			for _, f := range []*os.File{rOut, wOut, rErr, wErr} {
+				f.Close()
+			}
+			return nil, err
+		}
+	}
 	for s := range l.pend {
 		l.pend[s] = make([]byte, 0, maxLine)
 	}
@@ -160,17 +170,23 @@ func (l *logCollector) flushLocked(stream int) {
 // settle handles, now, whatever output is in the pipes, for a runtime run
 // directly: the launcher flushed the action's output before it answered,
 // so after settle the activation's logs are complete, with no sentinel to
-// write or wait for.
+// write or wait for. Most runs log nothing: one poll of both pipes finds
+// that, instead of a read of each. Control, not Read: the reader goroutines
+// hold the read locks while they wait for the pipes.
 func (l *logCollector) settle() {
 	l.mu.Lock()
-	for stream, f := range [2]*os.File{l.rOut, l.rErr} {
-		if rc, err := f.SyscallConn(); err == nil {
-			// Control, not Read: the reader goroutine holds the read lock
-			// while it waits for the pipe.
-			_ = rc.Control(func(fd uintptr) { l.drainLocked(stream, int(fd)) })
-		}
-		l.flushLocked(stream)
-	}
+	_ = l.rc[stdout].Control(func(out uintptr) {
+		_ = l.rc[stderr].Control(func(errs uintptr) {
+			fds := [2]unix.PollFd{{Fd: int32(out), Events: unix.POLLIN}, {Fd: int32(errs), Events: unix.POLLIN}}
+			if n, err := unix.Poll(fds[:], 0); err == nil && n == 0 {
+				return
+			}
+			l.drainLocked(stdout, int(out))
+			l.drainLocked(stderr, int(errs))
+		})
+	})
+	l.flushLocked(stdout)
+	l.flushLocked(stderr)
 	l.mu.Unlock()
 }
 

@@ -181,14 +181,18 @@ func (d *Direct) Run(ctx context.Context, req *RunRequest) (RunResult, error) {
 		return RunResult{}, err
 	}
 	dl, _ := ctx.Deadline() // zero: none
-	d.in.SetWriteDeadline(dl)
-	d.out.SetReadDeadline(dl)
 	var stop func() bool
 	if ctx.Done() != nil {
+		// ctx's end, its deadline included, unblocks the pipes. They get no
+		// deadline of their own: setting two per run cost two updates of
+		// the runtime's timers, each on a sandbox's cold poll descriptor.
 		stop = context.AfterFunc(ctx, func() {
 			d.in.SetWriteDeadline(aLongTimeAgo)
 			d.out.SetReadDeadline(aLongTimeAgo)
 		})
+	} else if !dl.IsZero() {
+		d.in.SetWriteDeadline(dl)
+		d.out.SetReadDeadline(dl)
 	}
 	d.line = appendRunLine(d.line[:0], req, d.split)
 	var line []byte // the result is the caller's: a new slice each time
