@@ -292,12 +292,26 @@ async function main(p) {
 }`,
 	whisk.KindPython: `import os, subprocess, time
 def main(p):
+    # Children first, before the action has looked at os.environ: they read
+    # the C environment, which must hold this run's values already. Each
+    # way of starting one goes first in every other run.
+    def child():
+        return subprocess.run(['/bin/sh', '-c', 'printf %s "$__OW_ACTIVATION_ID"'], capture_output=True).stdout.decode()
+    def system():
+        os.system('printf %s "$__OW_TRANSACTION_ID" > system.out')
+        with open('system.out') as f:
+            return f.read()
+    if p.get('tz') == 'UTC':
+        c, s = child(), system()
+    else:
+        s, c = system(), child()
     if p.get('tz'):
         os.environ['TZ'] = p['tz']
         time.tzset()
     r = {
-        'id': os.environ['__OW_ACTIVATION_ID'],
-        'child': subprocess.run(['/bin/sh', '-c', 'printf %s "$__OW_ACTIVATION_ID"'], capture_output=True).stdout.decode(),
+        'id': os.getenv('__OW_ACTIVATION_ID'),
+        'child': c,
+        'system': s,
         'listed': dict(os.environ)['__OW_TRANSACTION_ID'],
         'offset': time.timezone // 60,
     }
@@ -307,7 +321,9 @@ def main(p):
 }
 
 // TestContextEnv: each run's __OW_* values are in the action's environment,
-// its listing, its children's environment and a Node.js worker's, before
+// its listing, its children's environment (Python's started before the
+// action looks at os.environ, through subprocess and os.system) and a
+// Node.js worker's, before
 // and after the Python launcher moves them into buffers of its own
 // (_Context.SWITCH_AFTER); what the action sets reaches the real
 // environment (TZ changes the time zone).
@@ -323,7 +339,7 @@ func TestContextEnv(t *testing.T) {
 				}
 				id, tid := fmt.Sprintf("%032x", n), fmt.Sprintf("%032x", n*7)
 				offset := map[string]int{"UTC": 0, "Asia/Kolkata": -330}[tz]
-				want := fmt.Sprintf(`{"id":"%s","child":"%s","listed":"%s","offset":%d}`, id, id, tid, offset)
+				want := fmt.Sprintf(`{"id":"%s","child":"%s","system":"%s","listed":"%s","offset":%d}`, id, id, tid, tid, offset)
 				if kind == whisk.KindNode {
 					want = fmt.Sprintf(`{"shown":"%s","id":"%s","child":"%s","worker":"%s","listed":"%s","offset":%d}`, id, id, id, id, tid, offset)
 				}
