@@ -275,56 +275,34 @@ _context = _Context()
 _Environ = type(os.environ)
 
 
+def _synced(fn):
+    """fn, exporting the pending context first."""
+    def call(*args, **kwargs):
+        _context.sync()
+        return fn(*args, **kwargs)
+    call.__name__, call.__qualname__, call.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    return call
+
+
 class _LazyEnviron(_Environ):
     """os.environ (and os.environb), exporting the pending context first.
 
     Most actions never look at their environment, and exporting a run's
     context, parsing included, cost a rarely woken launcher about 25 us of
     its 58 us a run (100 launchers round robin, 2026-11-22). Everything in
-    os.environ's interface goes through these methods; what reads the C
-    environment instead (a child process started without an env of its
-    own) goes through the functions _synced wraps.
+    os.environ's interface goes through the methods wrapped below; what
+    reads the C environment instead (a child process started without an env
+    of its own) goes through the functions _lazy_context wraps.
     """
 
-    def __getitem__(self, key):
-        _context.sync()
-        return _Environ.__getitem__(self, key)
 
-    def __setitem__(self, key, value):
-        _context.sync()
-        _Environ.__setitem__(self, key, value)
-
-    def __delitem__(self, key):
-        _context.sync()
-        _Environ.__delitem__(self, key)
-
-    def __iter__(self):
-        _context.sync()
-        return _Environ.__iter__(self)
-
-    def __len__(self):
-        _context.sync()
-        return _Environ.__len__(self)
-
-    def __repr__(self):
-        _context.sync()
-        return _Environ.__repr__(self)
-
-    def copy(self):
-        _context.sync()
-        return _Environ.copy(self)
+for _name in ('__getitem__', '__setitem__', '__delitem__', '__iter__', '__len__', '__repr__', 'copy'):
+    setattr(_LazyEnviron, _name, _synced(getattr(_Environ, _name)))
+del _name
 
 
 def _lazy(env):
     return _LazyEnviron(env._data, env.encodekey, env.decodekey, env.encodevalue, env.decodevalue)
-
-
-def _synced(fn):
-    def call(*args, **kwargs):
-        _context.sync()
-        return fn(*args, **kwargs)
-    call.__name__, call.__qualname__, call.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
-    return call
 
 
 def _lazy_context():
