@@ -120,7 +120,7 @@ func TestIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{runtimes.ProxyEntry, "sandbox-init"}
+	want := []string{runtimes.ProxyEntry, "sandbox-init", "sandbox-spawner"}
 	if info.Identity != stamp || strings.Join(info.Entries, " ") != strings.Join(want, " ") {
 		t.Errorf("gust-sandbox answers %+v, want identity %q and entries %q", info, stamp, want)
 	}

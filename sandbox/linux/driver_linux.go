@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -98,6 +97,7 @@ type Driver struct {
 	launchers string
 	cg        *cgroupHost
 	nets      *netPool
+	sp        *spawner
 
 	closed atomic.Bool
 }
@@ -164,9 +164,16 @@ func New(cfg Config) (*Driver, error) {
 	d := &Driver{cfg: cfg, log: log.With("driver", "linux"), cg: cg, nets: nets}
 	// The init binds its own binary into the sandbox and starts the proxy
 	// from it: the sandbox binary must hold both.
-	d.bin, err = reexec.Sandbox(cfg.SandboxBin, initEntry, cfg.ProxyEntry)
+	d.bin, err = reexec.Sandbox(cfg.SandboxBin, initEntry, spawnerEntry, cfg.ProxyEntry)
 	if err != nil {
 		d.log.Warn("not using the sandbox binary: sandboxes re-execute this binary, and start slower", "err", err)
+	}
+	// The spawner starts now, not on the first Create: a cold start should
+	// not pay for it, and a driver that cannot start sandboxes should fail
+	// here.
+	d.sp = &spawner{bin: d.bin}
+	if err := d.sp.ensure(); err != nil {
+		return nil, err
 	}
 	if n := d.sweep(); n > 0 {
 		d.log.Info("ended sandboxes a previous run left behind", "count", n, "cgroup_parent", cfg.CgroupParent)
@@ -233,6 +240,7 @@ func (d *Driver) binary() string {
 // it again retries what was still in use.
 func (d *Driver) Close() error {
 	d.closed.Store(true)
+	d.sp.close()
 	d.cg.cleanup()
 	return d.nets.close()
 }
@@ -345,14 +353,15 @@ type Sandbox struct {
 	state atomic.Int32 // read without mu on the Connect path
 
 	mu     sync.Mutex // guards the fields below and state transitions
-	proc   *os.Process
-	syncW  *os.File // the init's go-ahead, then its lifeline; nil once closed
-	status *os.File // the init's reports
-	exited bool     // the init has exited: never signal it again
+	pidfd  *os.File   // the init's, pollable: signals never reach a recycled pid
+	syncW  *os.File   // the init's go-ahead, then its lifeline; nil once closed
+	status *os.File   // the init's reports
+	exited bool       // the init has exited: never signal it again
 	paused bool
 	reason string // why the sandbox died, once it has
 
-	done chan struct{} // closed by the owner goroutine, wait
+	done   chan struct{}  // closed by the owner goroutine, wait
+	copies sync.WaitGroup // output copied to a Spec writer that is not a file
 }
 
 var (
@@ -455,61 +464,72 @@ func (s *Sandbox) launch(ctx context.Context) (err error) {
 	}
 	defer statusW.Close()
 
-	cmd := s.d.bin.Command(initEntry)
-	cmd.Env = []string{reexec.Env(initEntry), envInitConfig + "=" + string(arg)}
-	cmd.ExtraFiles = []*os.File{syncR, statusW} // fdSync, fdStatus
-	cmd.Stdout = s.spec.Stdout
-	cmd.Stderr = s.spec.Stderr
-	cmd.WaitDelay = time.Second
-	base := s.d.cfg.UIDBase
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
-			unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWNET,
-		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: base, Size: uidRange}},
-		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: base, Size: uidRange}},
-		GidMappingsEnableSetgroups: true,
-		// No Credential: the init keeps host uid 0 (unmapped in the new
-		// namespace) until it has opened the driver's directories. An
-		// unmapped uid loses every capability at exec; these survive as
-		// ambient capabilities.
-		AmbientCaps: initCaps,
-		Pdeathsig:   syscall.SIGKILL,
-	}
+	env := []string{reexec.Env(initEntry), envInitConfig + "=" + string(arg)}
+	var cgdir *os.File
 	if s.d.cg.version() == 2 {
-		cgdir, err := s.cg.openDir()
-		if err != nil {
+		if cgdir, err = s.cg.openDir(); err != nil {
 			syncW.Close()
 			status.Close()
 			return err
 		}
 		defer cgdir.Close()
-		cmd.SysProcAttr.UseCgroupFD = true
-		cmd.SysProcAttr.CgroupFD = int(cgdir.Fd())
 	}
-	if err := cmd.Start(); err != nil {
+	pid, exited, err := s.spawn(ctx, env, syncR, statusW, cgdir)
+	if err != nil {
 		syncW.Close()
 		status.Close()
 		return err
 	}
 	s.mu.Lock()
-	s.proc, s.syncW, s.status = cmd.Process, syncW, status
+	s.syncW, s.status = syncW, status
 	s.mu.Unlock()
-	go s.wait(cmd)
-
-	if s.d.cg.version() == 1 {
-		err = s.cg.attach(cmd.Process.Pid)
-	}
-	if err == nil && s.net != nil {
-		err = s.net.hostSide(cmd.Process.Pid)
-	}
+	go s.wait(exited)
+	err = s.placed(pid)
 	if err == nil {
 		err = s.expect(ctx, msgReady)
 	}
 	if err != nil {
 		s.Stop(context.Background()) // bounded: the init is SIGKILLed
 		s.status.Close()
+		s.pidfd.Close()
 	}
 	return err
+}
+
+// spawn has the driver's spawner start the init, writing to the sandbox's
+// output, and returns its pid and the channel its exit status comes on.
+func (s *Sandbox) spawn(ctx context.Context, env []string, syncR, statusW, cgdir *os.File) (int, <-chan spawnExit, error) {
+	stdout, err := s.outputFile(s.spec.Stdout)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer s.closeOutput(stdout, s.spec.Stdout)
+	stderr, err := s.outputFile(s.spec.Stderr)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer s.closeOutput(stderr, s.spec.Stderr)
+	pid, pidfd, exited, err := s.d.sp.start(ctx, env, []*os.File{syncR, statusW, stdout, stderr}, s.d.cfg.UIDBase, cgdir)
+	if err != nil {
+		return 0, nil, err
+	}
+	s.mu.Lock()
+	s.pidfd = pidfd
+	s.mu.Unlock()
+	return pid, exited, nil
+}
+
+// placed puts a started init into its v1 cgroups and its network.
+func (s *Sandbox) placed(pid int) error {
+	if s.d.cg.version() == 1 {
+		if err := s.cg.attach(pid); err != nil {
+			return err
+		}
+	}
+	if s.net != nil {
+		return s.net.hostSide(pid)
+	}
+	return nil
 }
 
 // expect reads the init's next report, until ctx ends, and fails unless
@@ -542,10 +562,28 @@ func (s *Sandbox) expect(ctx context.Context, want string) error {
 	}
 }
 
-// wait is the owner goroutine of the init process.
-func (s *Sandbox) wait(cmd *exec.Cmd) {
-	err := cmd.Wait()
-	reason := s.exitReason(cmd.ProcessState, err)
+// wait is the owner goroutine of the init process: it sees the init end
+// through its pidfd, then takes its status from the spawner, which reaps it
+// (a spawner that died reports nothing: the status is then unknown).
+func (s *Sandbox) wait(exited <-chan spawnExit) {
+	var ex spawnExit
+	if rc, err := s.pidfd.SyscallConn(); err == nil {
+		_ = rc.Read(func(fd uintptr) bool {
+			n, _ := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 0)
+			return n > 0
+		})
+	}
+	select {
+	case ex = <-exited:
+	case <-time.After(time.Second):
+	}
+	copied := make(chan struct{})
+	go func() { s.copies.Wait(); close(copied) }()
+	select {
+	case <-copied:
+	case <-time.After(time.Second): // a child outlived the init with the pipe open
+	}
+	reason := s.exitReason(ex)
 	s.mu.Lock()
 	s.exited = true
 	stopped := s.state.Load() >= stateStopped
@@ -559,17 +597,52 @@ func (s *Sandbox) wait(cmd *exec.Cmd) {
 	close(s.done)
 }
 
-func (s *Sandbox) exitReason(ps *os.ProcessState, err error) string {
+// kill sends the init SIGKILL through its pidfd.
+func (s *Sandbox) kill() {
+	if rc, err := s.pidfd.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { _ = unix.PidfdSendSignal(int(fd), unix.SIGKILL, nil, 0) })
+	}
+}
+
+// outputFile is the file the init writes w's output to: w itself, /dev/null
+// for nil, else a pipe copied to w (as os/exec does).
+func (s *Sandbox) outputFile(w io.Writer) (*os.File, error) {
+	switch w := w.(type) {
+	case nil:
+		return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	case *os.File:
+		return w, nil
+	}
+	r, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	s.copies.Add(1)
+	go func() {
+		defer s.copies.Done()
+		_, _ = io.Copy(w, r)
+		r.Close()
+	}()
+	return pw, nil
+}
+
+// closeOutput closes an outputFile that is not w itself, once the init has
+// its copy.
+func (s *Sandbox) closeOutput(f *os.File, w io.Writer) {
+	if wf, ok := w.(*os.File); !ok || wf != f {
+		f.Close()
+	}
+}
+
+// exitReason says why the init ended.
+func (s *Sandbox) exitReason(ex spawnExit) string {
 	if s.cg.oomKills() > 0 {
 		return s.oomReason()
 	}
-	if ps == nil {
-		if err != nil {
-			return "the sandbox failed: " + err.Error()
-		}
-		return ""
+	if !ex.known {
+		return "the sandbox ended (its status is unknown: the sandbox spawner is gone)"
 	}
-	ws, _ := ps.Sys().(syscall.WaitStatus)
+	ws := ex.status
 	switch {
 	case ws.Signaled():
 		return "the sandbox was killed by signal " + ws.Signal().String()
@@ -654,7 +727,7 @@ func (s *Sandbox) Stop(ctx context.Context) error {
 	if st := s.state.Load(); st == stateCreated || st == stateRunning {
 		s.state.Store(stateStopped)
 		if !s.exited {
-			_ = s.proc.Kill() // through a pidfd: never a recycled pid
+			s.kill() // through a pidfd: never a recycled pid
 		}
 		s.cg.kill()
 		if s.paused { // frozen tasks die only once thawed
@@ -701,6 +774,7 @@ func (s *Sandbox) Destroy(ctx context.Context) error {
 		return fmt.Errorf("sandbox %s: %w", s.spec.ID, err)
 	}
 	s.status.Close()
+	s.pidfd.Close()
 	s.state.Store(stateDestroyed)
 	return nil
 }
