@@ -99,15 +99,24 @@ func readProcs(proc string) (map[int]procInfo, error) {
 // subtrees groups the descendants of parent by the child of parent they
 // descend from: each child of a gust process that runs sandboxes is one
 // sandbox (its init, or the proxy itself in the process driver), and its
-// subtree is every process of that sandbox. Children and their members
-// come sorted by pid.
-func subtrees(procs map[int]procInfo, parent int) map[int][]int {
+// subtree is every process of that sandbox. A child that is a spawner (the
+// linux driver's, which forks the inits) is not a sandbox: its children
+// are. Children and their members come sorted by pid.
+func subtrees(procs map[int]procInfo, parent int, spawner func(pid int) bool) map[int][]int {
 	children := map[int][]int{}
 	for pid, pi := range procs {
 		children[pi.ppid] = append(children[pi.ppid], pid)
 	}
+	var tops []int
+	for _, pid := range children[parent] {
+		if spawner(pid) {
+			tops = append(tops, children[pid]...)
+		} else {
+			tops = append(tops, pid)
+		}
+	}
 	out := map[int][]int{}
-	for _, top := range children[parent] {
+	for _, top := range tops {
 		stack := []int{top}
 		var members []int
 		for len(stack) > 0 {
@@ -120,6 +129,13 @@ func subtrees(procs map[int]procInfo, parent int) map[int][]int {
 		out[top] = members
 	}
 	return out
+}
+
+// isSpawner reports whether pid is a linux driver's sandbox spawner, by the
+// name it runs under (sandbox/linux, reexec entry "sandbox-spawner").
+func isSpawner(proc string, pid int) bool {
+	b, _ := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "cmdline"))
+	return bytes.HasPrefix(b, []byte("gust-sandbox-spawner\x00"))
 }
 
 // frozen reports whether pid is paused: in a frozen cgroup (v1 freezer
@@ -161,7 +177,7 @@ func sandboxMems(proc, cgroupRoot string, parent int) ([]sandboxMem, error) {
 		return nil, err
 	}
 	var out []sandboxMem
-	for top, members := range subtrees(procs, parent) {
+	for top, members := range subtrees(procs, parent, func(pid int) bool { return isSpawner(proc, pid) }) {
 		m := sandboxMem{pid: top, paused: frozen(proc, cgroupRoot, top, procs[top].state)}
 		for _, pid := range members {
 			b, err := os.ReadFile(filepath.Join(proc, strconv.Itoa(pid), "smaps_rollup"))

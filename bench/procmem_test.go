@@ -48,9 +48,13 @@ func TestSubtrees(t *testing.T) {
 		20: {ppid: 10}, // another sandbox
 		30: {ppid: 1},  // not gust's
 		31: {ppid: 30},
+		40: {ppid: 10}, // the linux driver's spawner
+		41: {ppid: 40}, // a sandbox init it forked
+		42: {ppid: 41},
+		43: {ppid: 40}, // another
 	}
-	got := subtrees(procs, 10)
-	want := map[int][]int{11: {11, 12, 13}, 20: {20}}
+	got := subtrees(procs, 10, func(pid int) bool { return pid == 40 })
+	want := map[int][]int{11: {11, 12, 13}, 20: {20}, 41: {41, 42}, 43: {43}}
 	if len(got) != len(want) {
 		t.Fatalf("subtrees = %v, want %v", got, want)
 	}
