@@ -142,7 +142,7 @@ func spawnerMain() {
 			reply(spawnReply{ID: req.ID, Err: err.Error()})
 			continue
 		}
-		spawn(req, files, reply)
+		go spawn(req, files, reply) // a start takes a fork and an exec: others need not wait
 	}
 }
 
