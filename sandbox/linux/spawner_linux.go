@@ -162,7 +162,13 @@ func spawn(req spawnRequest, files []*os.File, reply func(spawnReply, ...int)) {
 		reply(spawnReply{ID: req.ID, Err: err.Error()})
 		return
 	}
+	// Non-blocking, so that the driver's poller can wait on it.
 	pidfd, err := unix.PidfdOpen(cmd.Process.Pid, unix.PIDFD_NONBLOCK)
+	if err == unix.EINVAL { // before Linux 5.10
+		if pidfd, err = unix.PidfdOpen(cmd.Process.Pid, 0); err == nil {
+			err = unix.SetNonblock(pidfd, true)
+		}
+	}
 	if err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
