@@ -166,7 +166,9 @@ func spawn(req spawnRequest, files []*os.File, reply func(spawnReply, ...int)) {
 	pidfd, err := unix.PidfdOpen(cmd.Process.Pid, unix.PIDFD_NONBLOCK)
 	if err == unix.EINVAL { // before Linux 5.10
 		if pidfd, err = unix.PidfdOpen(cmd.Process.Pid, 0); err == nil {
-			err = unix.SetNonblock(pidfd, true)
+			if err = unix.SetNonblock(pidfd, true); err != nil {
+				unix.Close(pidfd)
+			}
 		}
 	}
 	if err != nil {
