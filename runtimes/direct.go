@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gust-faas/gust/internal/rights"
 	"github.com/gust-faas/gust/whisk"
 	"golang.org/x/sys/unix"
 )
@@ -108,7 +109,7 @@ func readHandover(uc *net.UnixConn) (resp []byte, fds []int, err error) {
 		n, oobn, _, _, err := uc.ReadMsgUnix(buf, oob)
 		n, oobn = max(n, 0), max(oobn, 0) // -1 with some errors
 		if oobn > 0 {
-			got, perr := parseRights(oob[:oobn])
+			got, perr := rights.Parse(oob[:oobn])
 			fds = append(fds, got...)
 			if perr != nil {
 				return resp, fds, perr
@@ -120,22 +121,6 @@ func readHandover(uc *net.UnixConn) (resp []byte, fds []int, err error) {
 		}
 	}
 	return resp, fds, fmt.Errorf("%w: handover answer too long", ErrProtocol)
-}
-
-func parseRights(oob []byte) ([]int, error) {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil, err
-	}
-	var fds []int
-	for i := range msgs {
-		got, err := unix.ParseUnixRights(&msgs[i])
-		if err != nil {
-			return fds, err
-		}
-		fds = append(fds, got...)
-	}
-	return fds, nil
 }
 
 // parseHandover returns the answer's status and its "trusted" and "split"

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gust-faas/gust/internal/reexec"
+	"github.com/gust-faas/gust/internal/rights"
 )
 
 // The spawner starts the sandboxes' inits on the driver's behalf.
@@ -188,25 +189,13 @@ func spawn(req spawnRequest, files []*os.File, reply func(spawnReply, ...int)) {
 
 // receivedFiles turns the descriptors of a message into files.
 func receivedFiles(oob []byte) ([]*os.File, error) {
-	if len(oob) == 0 {
-		return nil, nil
+	fds, err := rights.Parse(oob)
+	files := make([]*os.File, 0, len(fds))
+	for _, fd := range fds {
+		unix.CloseOnExec(fd)
+		files = append(files, os.NewFile(uintptr(fd), "received"))
 	}
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil, err
-	}
-	var files []*os.File
-	for i := range msgs {
-		fds, err := unix.ParseUnixRights(&msgs[i])
-		for _, fd := range fds {
-			unix.CloseOnExec(fd)
-			files = append(files, os.NewFile(uintptr(fd), "received"))
-		}
-		if err != nil {
-			return files, err
-		}
-	}
-	return files, nil
+	return files, err
 }
 
 func closeAll(files []*os.File) {
