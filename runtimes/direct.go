@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gust-faas/gust/internal/rights"
@@ -35,9 +37,10 @@ type Direct struct {
 	mu     sync.Mutex
 	in     *os.File // the launcher's stdin
 	out    *os.File // the launcher's fd 3
-	rd     *bufio.Reader
-	trust  bool // Gust's launcher: results are valid JSON by construction
-	split  bool // Gust's launcher: runs go split (protocol.go)
+	res    resultReader
+	rd     *bufio.Reader // reads res
+	trust  bool          // Gust's launcher: results are valid JSON by construction
+	split  bool          // Gust's launcher: runs go split (protocol.go)
 	line   []byte
 	broken error
 }
@@ -97,7 +100,19 @@ func (c *Client) Handover(ctx context.Context) (*Direct, error) {
 		closeFDs(fds[1:])
 		return nil, err
 	}
-	return &Direct{in: in, out: out, rd: bufio.NewReader(out), trust: trusted, split: split}, nil
+	return newDirect(in, out, trusted, split)
+}
+
+func newDirect(in, out *os.File, trusted, split bool) (*Direct, error) {
+	rc, err := out.SyscallConn()
+	if err != nil {
+		in.Close()
+		out.Close()
+		return nil, err
+	}
+	d := &Direct{in: in, out: out, res: resultReader{rc: rc, in: in}, trust: trusted, split: split}
+	d.rd = bufio.NewReader(&d.res)
+	return d, nil
 }
 
 // readHandover reads the proxy's whole answer (it closes the connection) and
@@ -181,9 +196,13 @@ func (d *Direct) Run(ctx context.Context, req *RunRequest) (RunResult, error) {
 	}
 	d.line = appendRunLine(d.line[:0], req, d.split)
 	var line []byte // the result is the caller's: a new slice each time
-	_, err := d.in.Write(d.line)
-	if err == nil {
+	var err error
+	if d.rd.Buffered() == 0 {
+		d.res.run = d.line // the read sends the run: see resultReader
 		line, err = readLine(d.rd, nil)
+		d.res.run = nil // unsent when the read failed before it began
+	} else if _, err = d.in.Write(d.line); err == nil {
+		line, err = readLine(d.rd, nil) // a line came unasked: a misbehaving launcher
 	}
 	if stop != nil && !stop() && err == nil {
 		err = ctx.Err() // ctx ended as the result came: the deadlines are spoiled
@@ -217,6 +236,48 @@ func (d *Direct) Run(ctx context.Context, req *RunRequest) (RunResult, error) {
 		res.StatusCode, res.Status, res.Body = 502, whisk.StatusDeveloperError, errorBody(msgNotDictionary)
 	}
 	return res, nil
+}
+
+// resultReader reads the launcher's fd 3 under Direct.rd. When a run is to
+// be sent, its first read sends it and then waits for the pipe to turn
+// readable without trying it: the result cannot be there before the run is
+// sent, and *os.File's Read tries first, a read(2) that fails with EAGAIN on
+// every run, on the pipe of a sandbox that, among many, is cold in the
+// caches. The run is written from inside RawConn.Read because the runtime's
+// poller forgets readiness it saw before the read began: a result that came
+// between a write before the read and the read's start would never wake it.
+type resultReader struct {
+	rc  syscall.RawConn
+	in  *os.File // the launcher's stdin
+	run []byte   // the line to send, nil when sent
+}
+
+func (r *resultReader) Read(p []byte) (n int, err error) {
+	var sendErr error
+	rerr := r.rc.Read(func(fd uintptr) bool {
+		if r.run != nil {
+			_, sendErr = r.in.Write(r.run)
+			r.run = nil
+			return sendErr != nil
+		}
+		for {
+			n, err = unix.Read(int(fd), p)
+			if err != unix.EINTR {
+				return err != unix.EAGAIN
+			}
+		}
+	})
+	switch {
+	case sendErr != nil:
+		return 0, sendErr
+	case rerr != nil:
+		return 0, rerr
+	case err != nil:
+		return 0, err
+	case n == 0 && len(p) > 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // appendRunLine appends req as one launcher line (protocol.go): split for

@@ -1,6 +1,7 @@
 package runtimes
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -261,4 +263,94 @@ func TestHandoverLeavesPipes(t *testing.T) {
 	if err != nil || !res.Success() {
 		t.Fatalf("direct run after the proxy let go: %+v, %v", res, err)
 	}
+}
+
+// goroutineLauncher is a launcher played by a goroutine on two pipes: it answers
+// each run line with answer(n, line) (n counts from 1), written as one line.
+func goroutineLauncher(t *testing.T, answer func(n int, line string) string) *Direct {
+	t.Helper()
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := newDirect(inW, outR, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	go func() {
+		defer outW.Close()
+		defer inR.Close()
+		rd := bufio.NewReader(inR)
+		for n := 1; ; n++ {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if a := answer(n, strings.TrimSuffix(line, "\n")); a != "" {
+				if _, err := outW.WriteString(a + "\n"); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	return d
+}
+
+// TestDirectPipes: Direct's reads on the launcher's fd 3 start waiting
+// before the run is written, so a launcher that answers at once is never
+// missed; a line the launcher wrote unasked does not stop the next run from
+// being sent; a launcher that closes fd 3 gives an error.
+func TestDirectPipes(t *testing.T) {
+	t.Run("instant answers", func(t *testing.T) {
+		d := goroutineLauncher(t, func(n int, line string) string {
+			_, value, _ := strings.Cut(line, "\t")
+			return fmt.Sprintf(`{"n":%d,"value":%s}`, n, value)
+		})
+		for i := 1; i <= 2000; i++ {
+			res, err := d.Run(ctxT(t, 5*time.Second), runReq(fmt.Sprintf(`{"i":%d}`, i)))
+			if err != nil {
+				t.Fatalf("run %d: %v", i, err)
+			}
+			if want := fmt.Sprintf(`{"n":%d,"value":{"i":%d}}`, i, i); string(res.Body) != want {
+				t.Fatalf("run %d: result %s, want %s", i, res.Body, want)
+			}
+		}
+	})
+	t.Run("unasked line", func(t *testing.T) {
+		var got atomic.Int32 // run lines the launcher read
+		d := goroutineLauncher(t, func(n int, line string) string {
+			got.Store(int32(n))
+			if n == 1 {
+				return "{\"n\":1}\n{\"extra\":true}"
+			}
+			return fmt.Sprintf(`{"n":%d}`, n)
+		})
+		for i, want := range []string{`{"n":1}`, `{"extra":true}`, `{"n":2}`} {
+			res, err := d.Run(ctxT(t, 5*time.Second), runReq(`{}`))
+			if err != nil {
+				t.Fatalf("run %d: %v", i+1, err)
+			}
+			if string(res.Body) != want {
+				t.Fatalf("run %d: result %s, want %s", i+1, res.Body, want)
+			}
+		}
+		for end := time.Now().Add(5 * time.Second); got.Load() < 3 && time.Now().Before(end); {
+			time.Sleep(time.Millisecond)
+		}
+		if n := got.Load(); n != 3 {
+			t.Fatalf("the launcher read %d runs of 3", n)
+		}
+	})
+	t.Run("fd 3 closed", func(t *testing.T) {
+		d := goroutineLauncher(t, func(n int, line string) string { return "" })
+		d.out.Close() // as if the launcher had exited
+		if _, err := d.Run(ctxT(t, 5*time.Second), runReq(`{}`)); err == nil {
+			t.Fatal("Run succeeded on a closed fd 3")
+		}
+	})
 }
