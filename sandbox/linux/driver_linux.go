@@ -396,13 +396,13 @@ func (s *Sandbox) Start(ctx context.Context) error {
 	syncW := s.syncW
 	s.mu.Unlock()
 
-	// The pipe stays open after the go-ahead: it is the init's lifeline,
+	// The socket stays open after the go-ahead: it is the init's lifeline,
 	// closed by Stop, or by the kernel when this process dies, however it
 	// dies. The init then exits, and the kernel kills the whole sandbox.
 	// (Pdeathsig alone cannot do it: the init's credential changes clear it.)
 	err := ctx.Err()
 	if err == nil {
-		_, err = syncW.Write([]byte{1})
+		err = s.goAhead(syncW)
 	}
 	if err == nil {
 		err = s.expect(ctx, msgStarted)
@@ -432,18 +432,6 @@ func (s *Sandbox) launch(ctx context.Context) (err error) {
 		SockDir:   filepath.Join(s.dir, "sock"),
 		Launchers: s.d.launchers,
 		DNS:       s.d.cfg.DNS,
-		Env: append([]string{
-			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			"HOME=/tmp",
-			"TMPDIR=/tmp",
-			"LANG=C.UTF-8",
-			runtimes.EnvSocket + "=" + sockDirInside + "/" + socketName,
-			runtimes.EnvKind + "=" + s.spec.Kind,
-			reexec.Env(s.d.cfg.ProxyEntry),
-		}, s.d.cfg.Env...),
-	}
-	if s.d.launchers != "" {
-		cfg.Env = append(cfg.Env, runtimes.EnvLaunchers+"="+launchersInside)
 	}
 	if s.net != nil {
 		cfg.Addr, cfg.Gateway = s.net.addr.String(), s.net.gateway.String()
@@ -452,10 +440,11 @@ func (s *Sandbox) launch(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	syncR, syncW, err := os.Pipe()
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return fmt.Errorf("the init's go-ahead socket: %w", err)
 	}
+	syncR, syncW := os.NewFile(uintptr(pair[0]), "init-lifeline"), os.NewFile(uintptr(pair[1]), "init-go-ahead")
 	defer syncR.Close()
 	status, statusW, err := os.Pipe()
 	if err != nil {
@@ -496,20 +485,16 @@ func (s *Sandbox) launch(ctx context.Context) (err error) {
 	return err
 }
 
-// spawn has the driver's spawner start the init, writing to the sandbox's
-// output, and returns its pid and the channel its exit status comes on.
+// spawn has the driver's spawner start the init and returns its pid and
+// the channel its exit status comes on. The init writes to /dev/null until
+// the go-ahead gives it the sandbox's output.
 func (s *Sandbox) spawn(ctx context.Context, env []string, syncR, statusW, cgdir *os.File) (int, <-chan spawnExit, error) {
-	stdout, err := s.outputFile(s.spec.Stdout)
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer s.closeOutput(stdout, s.spec.Stdout)
-	stderr, err := s.outputFile(s.spec.Stderr)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer s.closeOutput(stderr, s.spec.Stderr)
-	pid, pidfd, exited, err := s.d.sp.start(ctx, env, []*os.File{syncR, statusW, stdout, stderr}, s.d.cfg.UIDBase, cgdir)
+	defer null.Close()
+	pid, pidfd, exited, err := s.d.sp.start(ctx, env, []*os.File{syncR, statusW, null, null}, s.d.cfg.UIDBase, cgdir)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -517,6 +502,42 @@ func (s *Sandbox) spawn(ctx context.Context, env []string, syncR, statusW, cgdir
 	s.pidfd = pidfd
 	s.mu.Unlock()
 	return pid, exited, nil
+}
+
+// goAhead sends the init what starting the proxy takes: its environment,
+// which names the action's kind, and the sandbox's stdout and stderr.
+func (s *Sandbox) goAhead(syncW *os.File) error {
+	env := append([]string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/tmp",
+		"TMPDIR=/tmp",
+		"LANG=C.UTF-8",
+		runtimes.EnvSocket + "=" + sockDirInside + "/" + socketName,
+		runtimes.EnvKind + "=" + s.spec.Kind,
+		reexec.Env(s.d.cfg.ProxyEntry),
+	}, s.d.cfg.Env...)
+	if s.d.launchers != "" {
+		env = append(env, runtimes.EnvLaunchers+"="+launchersInside)
+	}
+	body, err := json.Marshal(startConfig{Env: env})
+	if err != nil {
+		return err
+	}
+	if len(body) > maxGoAhead {
+		return fmt.Errorf("%w: the proxy's environment takes %d bytes, more than %d", ErrBadSpec, len(body), maxGoAhead)
+	}
+	stdout, err := s.outputFile(s.spec.Stdout)
+	if err != nil {
+		return err
+	}
+	defer s.closeOutput(stdout, s.spec.Stdout)
+	stderr, err := s.outputFile(s.spec.Stderr)
+	if err != nil {
+		return err
+	}
+	defer s.closeOutput(stderr, s.spec.Stderr)
+	rights := unix.UnixRights(int(stdout.Fd()), int(stderr.Fd())) // blocking from now on, as os/exec leaves them
+	return unix.Sendmsg(int(syncW.Fd()), body, rights, nil, 0)
 }
 
 // placed puts a started init into its v1 cgroups and its network.

@@ -2,7 +2,9 @@ package linux
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gust-faas/gust/internal/reexec"
+	"github.com/gust-faas/gust/internal/rights"
 )
 
 // The sandbox's init is this binary, or the sandbox binary (gust-sandbox,
@@ -27,9 +30,15 @@ const initEntry = "sandbox-init"
 
 // Files the driver passes to the init (exec.Cmd.ExtraFiles, from fd 3).
 const (
-	fdSync   = 3 // read end: one byte from Start; EOF from Stop or the driver's death
+	// fdSync is a SOCK_SEQPACKET socket: the go-ahead from Start (a
+	// startConfig, with the sandbox's stdout and stderr as SCM_RIGHTS),
+	// then the lifeline: EOF from Stop or the driver's death.
+	fdSync   = 3
 	fdStatus = 4 // write end: the init's reports, one line each
 )
+
+// maxGoAhead bounds the go-ahead message.
+const maxGoAhead = 256 << 10
 
 // The init's reports.
 const (
@@ -61,10 +70,12 @@ const (
 // environment, unlike the command line, the sandbox cannot read it.
 const envInitConfig = "GUST_SANDBOX_INIT"
 
-// initConfig is the init's configuration.
+// initConfig is the init's configuration: what it needs to build the
+// sandbox. What depends on the action comes with the go-ahead
+// (startConfig), so that a sandbox can be built before its action is known
+// (the driver's shells).
 type initConfig struct {
 	Entry    string   `json:"entry"` // the proxy's re-exec entry point
-	Env      []string `json:"env"`   // the proxy's whole environment
 	TmpMB    int      `json:"tmp_mb"`
 	Hostname string   `json:"hostname"`
 	Network  bool     `json:"network"`  // a resolv.conf; eth0 is there
@@ -77,6 +88,11 @@ type initConfig struct {
 	// (runtimes.PrepareLaunchers), bound read-only at launchersInside; ""
 	// for none.
 	Launchers string `json:"launchers,omitempty"`
+}
+
+// startConfig is the go-ahead's body.
+type startConfig struct {
+	Env []string `json:"env"` // the proxy's whole environment
 }
 
 func init() {
@@ -107,13 +123,16 @@ func sandboxInit() {
 	if _, err := status.WriteString(msgReady); err != nil {
 		os.Exit(125)
 	}
-	// Sandbox.Start writes one byte; Stop or Destroy close the pipe.
-	var b [1]byte
-	if n, _ := unix.Read(fdSync, b[:]); n != 1 {
-		os.Exit(125)
+	// Sandbox.Start sends the go-ahead; Stop or Destroy close the socket.
+	start, err := awaitStart()
+	if err != nil {
+		if err == io.EOF {
+			os.Exit(125)
+		}
+		fail(err)
 	}
-	// Then the pipe is the lifeline: its end (Stop, or the driver's process
-	// gone however it died) ends the init, and with it, as the pid
+	// Then the socket is the lifeline: its end (Stop, or the driver's
+	// process gone however it died) ends the init, and with it, as the pid
 	// namespace's init, every process of the sandbox.
 	go func() {
 		var b [1]byte
@@ -123,7 +142,7 @@ func sandboxInit() {
 			}
 		}
 	}()
-	pid, err := startProxy(&cfg)
+	pid, err := startProxy(&cfg, start)
 	if err != nil {
 		fail(err)
 	}
@@ -132,6 +151,51 @@ func sandboxInit() {
 	}
 	status.Close()
 	os.Exit(reap(pid))
+}
+
+// awaitStart waits for the go-ahead and makes the stdout and stderr it
+// carries the init's own, which the proxy inherits. io.EOF: the driver
+// closed the socket instead.
+func awaitStart() (*startConfig, error) {
+	buf := make([]byte, maxGoAhead)
+	oob := make([]byte, unix.CmsgSpace(2*4))
+	var n, oobn, flags int
+	var err error
+	for {
+		n, oobn, flags, _, err = unix.Recvmsg(fdSync, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the go-ahead: %w", err)
+	}
+	fds, perr := rights.Parse(oob[:max(oobn, 0)])
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	switch {
+	case n == 0:
+		return nil, io.EOF
+	case flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0:
+		return nil, errors.New("the go-ahead was cut short")
+	case perr != nil:
+		return nil, fmt.Errorf("the go-ahead's descriptors: %w", perr)
+	case len(fds) != 2:
+		return nil, fmt.Errorf("the go-ahead carries %d descriptors, not 2", len(fds))
+	}
+	var cfg startConfig
+	if err := json.Unmarshal(buf[:n], &cfg); err != nil {
+		return nil, fmt.Errorf("the go-ahead: %w", err)
+	}
+	for i, fd := range fds {
+		if err := unix.Dup3(fd, 1+i, 0); err != nil {
+			return nil, fmt.Errorf("taking the sandbox's output: %w", err)
+		}
+	}
+	return &cfg, nil
 }
 
 // prepare builds the sandbox: it runs in Driver.Create.
@@ -191,7 +255,7 @@ func prepare(cfg *initConfig) error {
 
 // startProxy drops every privilege and starts the proxy: it runs in
 // Sandbox.Start, once the driver has put the init in its cgroups.
-func startProxy(cfg *initConfig) (int, error) {
+func startProxy(cfg *initConfig, start *startConfig) (int, error) {
 	if cfg.Network {
 		if err := sandboxSide(cfg.Addr, cfg.Gateway); err != nil {
 			return 0, err
@@ -247,7 +311,7 @@ func startProxy(cfg *initConfig) (int, error) {
 
 	pid, err := syscall.ForkExec(exeInside, []string{"gust-" + cfg.Entry}, &syscall.ProcAttr{
 		Dir:   "/tmp",
-		Env:   cfg.Env,
+		Env:   start.Env,
 		Files: []uintptr{0, 1, 2},
 		Sys: &syscall.SysProcAttr{
 			Credential: &syscall.Credential{Uid: sandboxUID, Gid: sandboxUID, Groups: []uint32{}},
