@@ -29,6 +29,7 @@ type Config struct {
 	Prefix     string                  // GUST_PREFIX: NATS subject prefix
 	Replicas   int                     // GUST_JETSTREAM_REPLICAS: replicas of the controller's JetStream streams
 	Sandbox    string                  // GUST_SANDBOX: auto, linux or process
+	Shells     int                     // GUST_SANDBOX_SHELLS: linux sandboxes built ahead of need
 	MemoryMB   int                     // GUST_INVOKER_MEMORY: invoker user-memory budget
 	InvokerID  string                  // GUST_INVOKER_ID
 	Retention  time.Duration           // GUST_RETENTION: how long activation records live
@@ -82,6 +83,7 @@ func Load(role string, args []string) (Config, error) {
 	fs.StringVar(&c.Prefix, "prefix", env("PREFIX", "gust."), "NATS subject prefix")
 	fs.IntVar(&c.Replicas, "jetstream-replicas", envInt("JETSTREAM_REPLICAS", 1), "replicas of the JetStream streams and buckets the controller creates (3 on a NATS cluster)")
 	fs.StringVar(&c.Sandbox, "sandbox", env("SANDBOX", "auto"), "sandbox driver: auto, linux or process")
+	fs.IntVar(&c.Shells, "sandbox-shells", envInt("SANDBOX_SHELLS", 2), "linux sandboxes kept built ahead of need, before their action is known (0: none)")
 	fs.IntVar(&c.MemoryMB, "memory", envInt("INVOKER_MEMORY", 2048), "invoker user-memory budget in MB")
 	fs.StringVar(&c.InvokerID, "invoker-id", env("INVOKER_ID", hostname()), "invoker id, unique per invoker")
 	fs.DurationVar(&c.Retention, "retention", envDur("RETENTION", 7*24*time.Hour), "how long activation records are kept")
@@ -110,6 +112,9 @@ func Load(role string, args []string) (Config, error) {
 	case "auto", "linux", "process":
 	default:
 		return c, fmt.Errorf("gust %s: --sandbox must be auto, linux or process, not %q", role, c.Sandbox)
+	}
+	if c.Shells < 0 || c.Shells > 64 {
+		return c, fmt.Errorf("gust %s: --sandbox-shells must be 0 to 64, not %d", role, c.Shells)
 	}
 	if c.IdleGrace <= 0 || c.IdleGrace > invoker.DefaultIdleTimeout {
 		return c, fmt.Errorf("gust %s: --idle-grace must be positive and at most %v, not %v", role, invoker.DefaultIdleTimeout, c.IdleGrace)

@@ -102,3 +102,24 @@ func TestLoadIdleGrace(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadSandboxShells(t *testing.T) {
+	tests := []struct {
+		arg, env string
+		want     int // -1: an error
+	}{{"", "", 2}, {"0", "", 0}, {"", "5", 5}, {"3", "5", 3}, {"64", "", 64}, {"65", "", -1}, {"-1", "", -1}}
+	for _, tt := range tests {
+		t.Setenv("GUST_SANDBOX_SHELLS", tt.env)
+		args := []string{}
+		if tt.arg != "" {
+			args = append(args, "--sandbox-shells", tt.arg)
+		}
+		cfg, err := Load("up", args)
+		switch {
+		case tt.want < 0 && err == nil:
+			t.Errorf("--sandbox-shells %q: no error", tt.arg)
+		case tt.want >= 0 && (err != nil || cfg.Shells != tt.want):
+			t.Errorf("--sandbox-shells %q (env %q): %d, %v; want %d", tt.arg, tt.env, cfg.Shells, err, tt.want)
+		}
+	}
+}

@@ -26,7 +26,11 @@ func sandboxDriver(cfg Config, log *slog.Logger) (sandbox.Driver, error) {
 		if err := linux.Available(); err != nil {
 			return nil, fmt.Errorf("--sandbox linux: %w", err)
 		}
-		return linux.New(linux.Config{RunDir: runDir, Logger: log})
+		shells := cfg.Shells
+		if shells == 0 {
+			shells = -1 // linux.Config: none
+		}
+		return linux.New(linux.Config{RunDir: runDir, Shells: shells, Logger: log})
 	}
 	return process.New(process.Config{RunDir: runDir, Logger: log}), nil
 }

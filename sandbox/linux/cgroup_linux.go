@@ -225,7 +225,7 @@ func (h *cgroupHost) existing(id string) *cgroup {
 	}
 	if h.v2 != "" {
 		if dir := filepath.Join(h.v2, cg.rel); add(dir) {
-			cg.mem, cg.pids, cg.freezer = dir, dir, dir
+			cg.mem, cg.cpu, cg.pids, cg.freezer = dir, dir, dir, dir
 		}
 		return cg
 	}
@@ -237,6 +237,8 @@ func (h *cgroupHost) existing(id string) *cgroup {
 		switch c {
 		case "memory":
 			cg.mem = dir
+		case "cpu":
+			cg.cpu = dir
 		case "pids":
 			cg.pids = dir
 		case "freezer":
@@ -266,6 +268,7 @@ type cgroup struct {
 	rel     string   // parent/id
 	dirs    []string // every directory made, one per hierarchy
 	mem     string   // directory holding the memory files
+	cpu     string   // directory holding the cpu files
 	pids    string   // directory whose cgroup.procs lists every process
 	freezer string   // directory holding the freezer files
 }
@@ -294,29 +297,23 @@ func (h *cgroupHost) create(id string, memMB, pidsMax int) (_ *cgroup, err error
 		cg.dirs = append(cg.dirs, dir)
 		return nil
 	}
-	limit := strconv.FormatInt(int64(memMB)<<20, 10)
 	if h.v2 != "" {
 		dir := filepath.Join(h.v2, cg.rel)
 		if err := mkdir(dir); err != nil {
 			return nil, err
 		}
-		cg.mem, cg.pids, cg.freezer = dir, dir, dir
-		for _, w := range []struct{ ctl, file, value string }{
-			{"memory", "memory.max", limit},
-			{"memory", "memory.swap.max", "0"},
-			{"memory", "memory.oom.group", "1"},
-			{"cpu", "cpu.weight", strconv.Itoa(cpuWeight(memMB))},
-			{"pids", "pids.max", strconv.Itoa(pidsMax)},
-		} {
-			if !slices.Contains(h.ctls, w.ctl) {
-				continue
+		cg.mem, cg.cpu, cg.pids, cg.freezer = dir, dir, dir, dir
+		if slices.Contains(h.ctls, "memory") {
+			// No swap (the file is missing without swap accounting), and an
+			// OOM kill takes the whole sandbox.
+			if err := writeFile(filepath.Join(dir, "memory.swap.max"), "0"); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, err
 			}
-			err := writeFile(filepath.Join(dir, w.file), w.value)
-			if err != nil && !(w.file == "memory.swap.max" && errors.Is(err, os.ErrNotExist)) {
+			if err := writeFile(filepath.Join(dir, "memory.oom.group"), "1"); err != nil {
 				return nil, err
 			}
 		}
-		return cg, nil
+		return cg, cg.setLimits(memMB, pidsMax)
 	}
 	for _, c := range v1Controllers {
 		dir := filepath.Join(h.v1[c], cg.rel)
@@ -326,29 +323,56 @@ func (h *cgroupHost) create(id string, memMB, pidsMax int) (_ *cgroup, err error
 		switch c {
 		case "memory":
 			cg.mem = dir
-			if err := writeFile(filepath.Join(dir, "memory.limit_in_bytes"), limit); err != nil {
-				return nil, err
-			}
-			// Swap off: memory+swap may not exceed memory. The file is
-			// missing when the kernel does not account swap.
-			if err := writeFile(filepath.Join(dir, "memory.memsw.limit_in_bytes"), limit); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, err
-			}
 			_ = writeFile(filepath.Join(dir, "memory.swappiness"), "0") // best effort: refused on some kernels
 		case "cpu":
-			if err := writeFile(filepath.Join(dir, "cpu.shares"), strconv.Itoa(cpuShares(memMB))); err != nil {
-				return nil, err
-			}
+			cg.cpu = dir
 		case "pids":
 			cg.pids = dir
-			if err := writeFile(filepath.Join(dir, "pids.max"), strconv.Itoa(pidsMax)); err != nil {
-				return nil, err
-			}
 		case "freezer":
 			cg.freezer = dir
 		}
 	}
-	return cg, nil
+	return cg, cg.setLimits(memMB, pidsMax)
+}
+
+// setLimits sets the memory limit (swap off), the CPU share that follows
+// it and the pids limit. It may change them while processes run: the
+// driver's shells get their sandbox's limits when they are taken.
+func (cg *cgroup) setLimits(memMB, pidsMax int) error {
+	limit := strconv.FormatInt(int64(memMB)<<20, 10)
+	if cg.host.v2 != "" {
+		for _, w := range []struct{ ctl, file, value string }{
+			{"memory", "memory.max", limit},
+			{"cpu", "cpu.weight", strconv.Itoa(cpuWeight(memMB))},
+			{"pids", "pids.max", strconv.Itoa(pidsMax)},
+		} {
+			if slices.Contains(cg.host.ctls, w.ctl) {
+				if err := writeFile(filepath.Join(cg.mem, w.file), w.value); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	// Swap off: memory+swap may not exceed memory, and never be below it.
+	// Raising memory past memory+swap fails until memory+swap is raised;
+	// the file is missing when the kernel does not account swap.
+	mem, memsw := filepath.Join(cg.mem, "memory.limit_in_bytes"), filepath.Join(cg.mem, "memory.memsw.limit_in_bytes")
+	if err := writeFile(mem, limit); err != nil {
+		if writeFile(memsw, limit) != nil {
+			return err
+		}
+		if err := writeFile(mem, limit); err != nil {
+			return err
+		}
+	}
+	if err := writeFile(memsw, limit); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := writeFile(filepath.Join(cg.cpu, "cpu.shares"), strconv.Itoa(cpuShares(memMB))); err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(cg.pids, "pids.max"), strconv.Itoa(pidsMax))
 }
 
 // cpuShares gives 1024 (the default share) to 256 MB, proportionally.

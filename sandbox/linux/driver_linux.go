@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -33,6 +34,7 @@ const (
 	defaultTmpMB        = 64
 	defaultPidsMax      = 512
 	defaultMemoryMB     = 256
+	defaultShells       = 2
 	defaultCgroupParent = "gust"
 	defaultNetworkCIDR  = "10.200.0.0/16"
 	socketName          = "rt.sock"
@@ -84,6 +86,10 @@ type Config struct {
 	// with Spec.Network; default: the host's /etc/resolv.conf, bound
 	// read-only (useless if it names a loopback address).
 	DNS []string
+	// Shells is how many sandboxes the driver keeps built ahead of need,
+	// before their action is known (see shellPool); 0 means the default, 2,
+	// and a negative number none.
+	Shells int
 	// Logger receives lifecycle events; default slog.Default().
 	Logger *slog.Logger
 }
@@ -98,6 +104,7 @@ type Driver struct {
 	cg        *cgroupHost
 	nets      *netPool
 	sp        *spawner
+	shells    *shellPool
 
 	closed atomic.Bool
 }
@@ -135,6 +142,9 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.NetworkCIDR == "" {
 		cfg.NetworkCIDR = defaultNetworkCIDR
 	}
+	if cfg.Shells == 0 {
+		cfg.Shells = defaultShells
+	}
 	nets, err := newNetPool(cfg.NetworkCIDR)
 	if err != nil {
 		return nil, err
@@ -161,7 +171,7 @@ func New(cfg Config) (*Driver, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Driver{cfg: cfg, log: log.With("driver", "linux"), cg: cg, nets: nets}
+	d := &Driver{cfg: cfg, log: log.With("driver", "linux"), cg: cg, nets: nets, shells: newShellPool(cfg.Shells)}
 	// The init binds its own binary into the sandbox and starts the proxy
 	// from it: the sandbox binary must hold both.
 	d.bin, err = reexec.Sandbox(cfg.SandboxBin, initEntry, spawnerEntry, cfg.ProxyEntry)
@@ -179,6 +189,7 @@ func New(cfg Config) (*Driver, error) {
 		d.log.Info("ended sandboxes a previous run left behind", "count", n, "cgroup_parent", cfg.CgroupParent)
 	}
 	d.launchers = launch.Launchers(cfg.RunDir, d.log) // after the sweep, which clears the run directory
+	d.shells.refillAfter(d, 0)
 	d.log.Debug("linux sandbox driver ready", "cgroup_version", cg.version(), "cgroup_parent", cfg.CgroupParent, "binary", d.binary())
 	return d, nil
 }
@@ -215,8 +226,8 @@ func (d *Driver) sweep() int {
 		}
 	}
 	ents, _ := os.ReadDir(d.cfg.RunDir)
-	for _, e := range ents {
-		if e.IsDir() && validID(e.Name()) == nil {
+	for _, e := range ents { // sandboxes' directories, and the links to shells'
+		if (e.IsDir() || e.Type()&fs.ModeSymlink != 0) && validID(e.Name()) == nil {
 			_ = os.RemoveAll(filepath.Join(d.cfg.RunDir, e.Name()))
 		}
 	}
@@ -240,6 +251,7 @@ func (d *Driver) binary() string {
 // it again retries what was still in use.
 func (d *Driver) Close() error {
 	d.closed.Store(true)
+	d.shells.close()
 	d.sp.close()
 	d.cg.cleanup()
 	return d.nets.close()
@@ -267,6 +279,20 @@ func (d *Driver) Create(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandb
 	if memMB == 0 {
 		memMB = defaultMemoryMB
 	}
+	if d.shellFits(spec, memMB) {
+		s, err := d.takeShell(spec, memMB)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			return s, nil
+		}
+	}
+	return d.create(ctx, spec, memMB)
+}
+
+// create builds a sandbox for spec: Create's work when no shell fits.
+func (d *Driver) create(ctx context.Context, spec sandbox.Spec, memMB int) (_ *Sandbox, err error) {
 	dir := filepath.Join(d.cfg.RunDir, spec.ID)
 	sockDir := filepath.Join(dir, "sock")
 	sock := filepath.Join(sockDir, socketName)
@@ -310,9 +336,10 @@ func (d *Driver) Create(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandb
 		return nil, fmt.Errorf("linux sandbox %s: cgroups: %w", spec.ID, err)
 	}
 	s := &Sandbox{
-		d: d, spec: spec, memMB: memMB, dir: dir, sock: sock, cg: cg, net: link,
+		d: d, spec: spec, dir: dir, sock: sock, cg: cg, net: link,
 		done: make(chan struct{}),
 	}
+	s.memMB.Store(int32(memMB))
 	if err := s.launch(ctx); err != nil {
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -344,9 +371,10 @@ const (
 type Sandbox struct {
 	d     *Driver
 	spec  sandbox.Spec
-	memMB int
-	dir   string
-	sock  string // host path of the proxy's socket
+	memMB atomic.Int32 // a shell's changes when it is taken
+	dir   string       // <RunDir>/<id>, or a shell's directory
+	link  string       // <RunDir>/<id>, a link to dir, when built as a shell
+	sock  string       // host path of the proxy's socket
 	cg    *cgroup
 	net   *sandboxNet // nil without Spec.Network
 
@@ -425,7 +453,7 @@ func (s *Sandbox) Start(ctx context.Context) error {
 func (s *Sandbox) launch(ctx context.Context) (err error) {
 	cfg := initConfig{
 		Entry:     s.d.cfg.ProxyEntry,
-		TmpMB:     min(s.d.cfg.TmpMB, s.memMB),
+		TmpMB:     min(s.d.cfg.TmpMB, int(s.memMB.Load())),
 		Hostname:  "sandbox",
 		Network:   s.spec.Network,
 		Root:      filepath.Join(s.dir, "root"),
@@ -609,11 +637,12 @@ func (s *Sandbox) wait(exited <-chan spawnExit) {
 	s.exited = true
 	stopped := s.state.Load() >= stateStopped
 	s.reason = reason
+	id := s.spec.ID // a shell's changes when it is taken
 	s.mu.Unlock()
 	if stopped {
-		s.d.log.Debug("sandbox stopped", "sandbox", s.spec.ID)
+		s.d.log.Debug("sandbox stopped", "sandbox", id)
 	} else {
-		s.d.log.Debug("sandbox exited on its own", "sandbox", s.spec.ID, "reason", reason)
+		s.d.log.Debug("sandbox exited on its own", "sandbox", id, "reason", reason)
 	}
 	close(s.done)
 }
@@ -676,7 +705,7 @@ func (s *Sandbox) exitReason(ex spawnExit) string {
 }
 
 func (s *Sandbox) oomReason() string {
-	return fmt.Sprintf("the action exceeded its memory limit of %d MB", s.memMB)
+	return fmt.Sprintf("the action exceeded its memory limit of %d MB", s.memMB.Load())
 }
 
 // ExitReason implements sandbox.ExitReporter. While the sandbox lives it
@@ -793,6 +822,9 @@ func (s *Sandbox) Destroy(ctx context.Context) error {
 	}
 	if err := os.RemoveAll(s.dir); err != nil {
 		return fmt.Errorf("sandbox %s: %w", s.spec.ID, err)
+	}
+	if s.link != "" {
+		os.Remove(s.link)
 	}
 	s.status.Close()
 	s.pidfd.Close()

@@ -1,0 +1,50 @@
+package linux
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gust-faas/gust/sandbox"
+)
+
+// ReadyShells counts d's shells ready to be taken.
+func ReadyShells(d *Driver) int {
+	d.shells.mu.Lock()
+	defer d.shells.mu.Unlock()
+	return len(d.shells.ready)
+}
+
+// KillShells kills the init of every ready shell, leaving them listed, and
+// waits until they are gone.
+func KillShells(ctx context.Context, d *Driver) {
+	d.shells.mu.Lock()
+	ready := append([]*Sandbox(nil), d.shells.ready...)
+	d.shells.mu.Unlock()
+	for _, s := range ready {
+		s.kill()
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// Limits reads the limits in sb's cgroups: the memory limit, the
+// memory+swap limit (v1, where the kernel accounts swap), the CPU share or
+// weight and the pids limit, by file name.
+func Limits(sb sandbox.Sandbox) map[string]string {
+	cg := sb.(*Sandbox).cg
+	out := map[string]string{}
+	for _, f := range []string{
+		filepath.Join(cg.mem, "memory.limit_in_bytes"), filepath.Join(cg.mem, "memory.memsw.limit_in_bytes"),
+		filepath.Join(cg.mem, "memory.max"), filepath.Join(cg.cpu, "cpu.shares"), filepath.Join(cg.cpu, "cpu.weight"),
+		filepath.Join(cg.pids, "pids.max"),
+	} {
+		if b, err := os.ReadFile(f); err == nil {
+			out[filepath.Base(f)] = strings.TrimSpace(string(b))
+		}
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package linux
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/gust-faas/gust/sandbox"
+)
+
+// Shells are sandboxes built before their action is known: the init
+// spawned in its namespaces, moved into its cgroups and done with the root
+// file system, waiting for the go-ahead. Create takes one when the spec
+// allows, sets its cgroups' limits and names it after the spec; the cold
+// start that follows pays for the runtime only. What a shell saves is the
+// spawn, the init's exec (a Go binary's start), the first cgroup attach (a
+// RCU grace period on v1: 7-11 ms on a HZ=250 kernel) and the mounts.
+//
+// A shell's own directory and cgroups keep its name; only the Sandbox's ID
+// is the spec's. Shells hold no network (a sandbox with Spec.Network is
+// built for it) and the /tmp size of the default memory size.
+type shellPool struct {
+	want int // shells to keep built
+
+	mu      sync.Mutex
+	ready   []*Sandbox
+	filling int    // shells being built
+	seq     uint64 // names shells
+	wg      sync.WaitGroup
+	ctx     context.Context // ends with the driver
+	cancel  context.CancelFunc
+}
+
+// shellMemoryMB is the memory size shells are built with, which fixes the
+// size of their /tmp.
+const shellMemoryMB = defaultMemoryMB
+
+// shellRefill is how long a taken shell waits for its replacement: built at
+// once, the replacement would take a core from the cold start that took it.
+const shellRefill = 0
+
+// shellBuild bounds the build of one shell.
+const shellBuild = 30 * time.Second
+
+func newShellPool(want int) *shellPool {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &shellPool{want: max(want, 0), ctx: ctx, cancel: cancel}
+}
+
+// fits tells whether a sandbox of spec, with memMB of memory, can be made
+// from a shell.
+func (d *Driver) shellFits(spec sandbox.Spec, memMB int) bool {
+	return d.shells.want > 0 && !spec.Network && min(d.cfg.TmpMB, memMB) == min(d.cfg.TmpMB, shellMemoryMB)
+}
+
+// takeShell returns a shell made into the sandbox of spec, or nil when none
+// is ready. A shell whose init died, or whose cgroups refuse the limits, is
+// destroyed and the next one tried. The sandbox's ID is reserved as a link
+// <RunDir>/<id> to the shell's directory: an ID in use is refused, as
+// Create refuses it when it builds the sandbox.
+func (d *Driver) takeShell(spec sandbox.Spec, memMB int) (*Sandbox, error) {
+	p := d.shells
+	defer p.refillAfter(d, shellRefill)
+	for {
+		p.mu.Lock()
+		n := len(p.ready)
+		if n == 0 {
+			p.mu.Unlock()
+			return nil, nil
+		}
+		s := p.ready[n-1]
+		p.ready = p.ready[:n-1]
+		p.mu.Unlock()
+		link := filepath.Join(d.cfg.RunDir, spec.ID)
+		if err := os.Symlink(filepath.Base(s.dir), link); err != nil {
+			p.put(s)
+			return nil, fmt.Errorf("linux sandbox %s: %w", spec.ID, err)
+		}
+		err := s.cg.setLimits(memMB, d.cfg.PidsMax)
+		select {
+		case <-s.done:
+			err = fmt.Errorf("its init exited: %s", s.ExitReason())
+		default:
+		}
+		if err != nil {
+			os.Remove(link)
+			d.log.Warn("discarding a sandbox shell", "shell", s.spec.ID, "err", err)
+			p.destroy(s)
+			continue
+		}
+		// Nothing else sees the shell yet but its owner goroutine, which
+		// reads the spec under mu when the init exits.
+		s.memMB.Store(int32(memMB))
+		s.mu.Lock()
+		s.spec, s.link = spec, link
+		s.mu.Unlock()
+		return s, nil
+	}
+}
+
+// put returns an unused shell to the ready ones.
+func (p *shellPool) put(s *Sandbox) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ready = append(p.ready, s)
+}
+
+// refillAfter builds shells up to the wanted number, after delay.
+func (p *shellPool) refillAfter(d *Driver, delay time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.ready)+p.filling < p.want && p.ctx.Err() == nil {
+		p.filling++
+		p.seq++
+		id := fmt.Sprintf("shell-%d", p.seq)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.build(d, id, delay)
+		}()
+	}
+}
+
+// build makes one shell and adds it to the ready ones.
+func (p *shellPool) build(d *Driver, id string, delay time.Duration) {
+	select {
+	case <-time.After(delay):
+	case <-p.ctx.Done():
+	}
+	var s *Sandbox
+	err := p.ctx.Err()
+	if err == nil {
+		ctx, cancel := context.WithTimeout(p.ctx, shellBuild)
+		s, err = d.create(ctx, sandbox.Spec{ID: id, MemoryMB: shellMemoryMB}, shellMemoryMB)
+		cancel()
+	}
+	p.mu.Lock()
+	p.filling--
+	keep := err == nil && p.ctx.Err() == nil
+	if keep {
+		p.ready = append(p.ready, s)
+	}
+	p.mu.Unlock()
+	switch {
+	case keep:
+		d.log.Debug("sandbox shell ready", "shell", id)
+	case s != nil:
+		p.destroy(s) // the driver closed meanwhile
+	case p.ctx.Err() == nil:
+		d.log.Warn("cannot build a sandbox shell; cold starts build their sandbox", "shell", id, "err", err)
+	}
+}
+
+// destroy ends a shell that no sandbox will use.
+func (p *shellPool) destroy(s *Sandbox) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Destroy(ctx); err != nil {
+		s.d.log.Warn("cannot destroy a sandbox shell", "shell", s.spec.ID, "err", err)
+	}
+}
+
+// close stops building shells, waits for those being built and destroys
+// every one left.
+func (p *shellPool) close() {
+	p.cancel()
+	p.wg.Wait()
+	p.mu.Lock()
+	ready := p.ready
+	p.ready = nil
+	p.mu.Unlock()
+	for _, s := range ready {
+		p.destroy(s)
+	}
+}
