@@ -182,6 +182,7 @@ func TestDependencies(t *testing.T) {
 		"github.com/gust-faas/gust/internal/jsonstr":        true,
 		"github.com/gust-faas/gust/internal/reexec":         true,
 		"github.com/gust-faas/gust/internal/rights":         true,
+		"github.com/gust-faas/gust/internal/goahead":        true,
 		"github.com/gust-faas/gust/runtimes":                true,
 		"github.com/gust-faas/gust/sandbox":                 true,
 		"github.com/gust-faas/gust/sandbox/internal/launch": true,

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+
+	"github.com/gust-faas/gust/internal/goahead"
 )
 
 // envKey selects the registered entry point in the child.
@@ -37,6 +39,12 @@ func Init() bool {
 	if !ok {
 		fmt.Fprintf(os.Stderr, "reexec: no entry point %q\n", name)
 		os.Exit(2)
+	}
+	// An entry started ahead of its go-ahead (a sandbox's runtime proxy)
+	// takes its environment and output from it.
+	if _, err := goahead.Await(); err != nil {
+		fmt.Fprintf(os.Stderr, "reexec %s: %v\n", name, err)
+		os.Exit(125)
 	}
 	os.Unsetenv(envKey)
 	main()

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gust-faas/gust/internal/goahead"
 	"github.com/gust-faas/gust/internal/reexec"
 	"github.com/gust-faas/gust/runtimes"
 	"github.com/gust-faas/gust/sandbox"
@@ -503,6 +504,9 @@ func (s *Sandbox) launch(ctx context.Context) (err error) {
 	go s.wait(exited)
 	err = s.placed(pid)
 	if err == nil {
+		_, err = syncW.Write([]byte(msgPlaced))
+	}
+	if err == nil {
 		err = s.expect(ctx, msgReady)
 	}
 	if err != nil {
@@ -547,13 +551,6 @@ func (s *Sandbox) goAhead(syncW *os.File) error {
 	if s.d.launchers != "" {
 		env = append(env, runtimes.EnvLaunchers+"="+launchersInside)
 	}
-	body, err := json.Marshal(startConfig{Env: env})
-	if err != nil {
-		return err
-	}
-	if len(body) > maxGoAhead {
-		return fmt.Errorf("%w: the proxy's environment takes %d bytes, more than %d", ErrBadSpec, len(body), maxGoAhead)
-	}
 	stdout, err := s.outputFile(s.spec.Stdout)
 	if err != nil {
 		return err
@@ -564,8 +561,8 @@ func (s *Sandbox) goAhead(syncW *os.File) error {
 		return err
 	}
 	defer s.closeOutput(stderr, s.spec.Stderr)
-	rights := unix.UnixRights(int(stdout.Fd()), int(stderr.Fd())) // blocking from now on, as os/exec leaves them
-	return unix.Sendmsg(int(syncW.Fd()), body, rights, nil, 0)
+	// The files are blocking from now on, as os/exec leaves them.
+	return goahead.Send(int(syncW.Fd()), goahead.Message{Env: env}, int(stdout.Fd()), int(stderr.Fd()))
 }
 
 // placed puts a started init into its v1 cgroups and its network.

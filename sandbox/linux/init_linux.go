@@ -2,7 +2,6 @@ package linux
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,31 +13,35 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gust-faas/gust/internal/goahead"
 	"github.com/gust-faas/gust/internal/reexec"
-	"github.com/gust-faas/gust/internal/rights"
 )
 
 // The sandbox's init is this binary, or the sandbox binary (gust-sandbox,
 // Driver.bin), re-executed at initEntry inside the new namespaces. It binds
-// its own binary read-only at exeInside and starts the proxy from it. In Driver.Create it builds the root file system and reports
-// msgReady, while the driver puts it in the sandbox's cgroups; then it
-// waits. In Sandbox.Start it drops every privilege, starts the runtime proxy
-// as the unprivileged user, reports msgStarted and stays as pid 1 to reap
-// orphans; it exits with the proxy's status, which ends the pid namespace
-// and kills whatever is left. A failure is reported as "error: ...\n".
+// its own binary read-only at exeInside and starts the proxy from it. In
+// Driver.Create it builds the root file system while the driver puts it in
+// the sandbox's cgroups; once told it is placed, it drops every privilege,
+// starts the runtime proxy as the unprivileged user, waiting for its
+// go-ahead, and reports msgReady. In Sandbox.Start it passes the go-ahead
+// (the proxy's environment and the sandbox's output) on to the proxy,
+// reports msgStarted and stays as pid 1 to reap orphans; it exits with the
+// proxy's status, which ends the pid namespace and kills whatever is left.
+// A failure is reported as "error: ...\n".
 const initEntry = "sandbox-init"
 
 // Files the driver passes to the init (exec.Cmd.ExtraFiles, from fd 3).
 const (
-	// fdSync is a SOCK_SEQPACKET socket: the go-ahead from Start (a
-	// startConfig, with the sandbox's stdout and stderr as SCM_RIGHTS),
+	// fdSync is a SOCK_SEQPACKET socket from the driver: msgPlaced once the
+	// init is in its cgroups, the go-ahead from Start (internal/goahead),
 	// then the lifeline: EOF from Stop or the driver's death.
 	fdSync   = 3
 	fdStatus = 4 // write end: the init's reports, one line each
 )
 
-// maxGoAhead bounds the go-ahead message.
-const maxGoAhead = 256 << 10
+// msgPlaced tells the init that the driver has put it in its cgroups (and
+// its network): what it starts from then on is in them too.
+const msgPlaced = "placed"
 
 // The init's reports.
 const (
@@ -90,11 +93,6 @@ type initConfig struct {
 	Launchers string `json:"launchers,omitempty"`
 }
 
-// startConfig is the go-ahead's body.
-type startConfig struct {
-	Env []string `json:"env"` // the proxy's whole environment
-}
-
 func init() {
 	reexec.Register(initEntry, sandboxInit)
 	// prctl, capset and the bounding set act on one thread: the init does
@@ -120,17 +118,33 @@ func sandboxInit() {
 	if err := prepare(&cfg); err != nil {
 		fail(err)
 	}
+	if err := awaitPlaced(); err != nil {
+		fail(err)
+	}
+	// The proxy starts now, as the unprivileged user, and waits for the
+	// go-ahead: its exec and the Go runtime's start are done before Start.
+	pid, goAhead, err := startProxy(&cfg)
+	if err != nil {
+		fail(err)
+	}
 	if _, err := status.WriteString(msgReady); err != nil {
 		os.Exit(125)
 	}
-	// Sandbox.Start sends the go-ahead; Stop or Destroy close the socket.
-	start, err := awaitStart()
+	// Sandbox.Start sends the go-ahead, which goes on to the proxy; Stop or
+	// Destroy close the socket.
+	m, stdout, stderr, err := goahead.Receive(fdSync)
+	if err == io.EOF {
+		os.Exit(125)
+	}
+	if err == nil {
+		err = goahead.Send(goAhead, m, stdout, stderr)
+		unix.Close(stdout)
+		unix.Close(stderr)
+	}
 	if err != nil {
-		if err == io.EOF {
-			os.Exit(125)
-		}
 		fail(err)
 	}
+	unix.Close(goAhead)
 	// Then the socket is the lifeline: its end (Stop, or the driver's
 	// process gone however it died) ends the init, and with it, as the pid
 	// namespace's init, every process of the sandbox.
@@ -142,10 +156,6 @@ func sandboxInit() {
 			}
 		}
 	}()
-	pid, err := startProxy(&cfg, start)
-	if err != nil {
-		fail(err)
-	}
 	if _, err := status.WriteString(msgStarted); err != nil {
 		os.Exit(125)
 	}
@@ -153,49 +163,24 @@ func sandboxInit() {
 	os.Exit(reap(pid))
 }
 
-// awaitStart waits for the go-ahead and makes the stdout and stderr it
-// carries the init's own, which the proxy inherits. io.EOF: the driver
-// closed the socket instead.
-func awaitStart() (*startConfig, error) {
-	buf := make([]byte, maxGoAhead)
-	oob := make([]byte, unix.CmsgSpace(2*4))
-	var n, oobn, flags int
-	var err error
+// awaitPlaced waits for msgPlaced; the end of the socket instead ends the
+// init.
+func awaitPlaced() error {
+	buf := make([]byte, 64)
 	for {
-		n, oobn, flags, _, err = unix.Recvmsg(fdSync, buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err != unix.EINTR {
-			break
+		n, err := unix.Read(fdSync, buf)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return fmt.Errorf("waiting to be placed: %w", err)
+		case n == 0:
+			os.Exit(125)
+		case string(buf[:n]) != msgPlaced:
+			return fmt.Errorf("unexpected message %q from the driver", buf[:n])
 		}
+		return nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the go-ahead: %w", err)
-	}
-	fds, perr := rights.Parse(oob[:max(oobn, 0)])
-	defer func() {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-	}()
-	switch {
-	case n == 0:
-		return nil, io.EOF
-	case flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0:
-		return nil, errors.New("the go-ahead was cut short")
-	case perr != nil:
-		return nil, fmt.Errorf("the go-ahead's descriptors: %w", perr)
-	case len(fds) != 2:
-		return nil, fmt.Errorf("the go-ahead carries %d descriptors, not 2", len(fds))
-	}
-	var cfg startConfig
-	if err := json.Unmarshal(buf[:n], &cfg); err != nil {
-		return nil, fmt.Errorf("the go-ahead: %w", err)
-	}
-	for i, fd := range fds {
-		if err := unix.Dup3(fd, 1+i, 0); err != nil {
-			return nil, fmt.Errorf("taking the sandbox's output: %w", err)
-		}
-	}
-	return &cfg, nil
 }
 
 // prepare builds the sandbox: it runs in Driver.Create.
@@ -255,39 +240,39 @@ func prepare(cfg *initConfig) error {
 
 // startProxy drops every privilege and starts the proxy: it runs in
 // Sandbox.Start, once the driver has put the init in its cgroups.
-func startProxy(cfg *initConfig, start *startConfig) (int, error) {
+func startProxy(cfg *initConfig) (pid, goAhead int, err error) {
 	if cfg.Network {
 		if err := sandboxSide(cfg.Addr, cfg.Gateway); err != nil {
-			return 0, err
+			return 0, -1, err
 		}
 	}
 	// Hide the host's cgroup paths.
 	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-		return 0, fmt.Errorf("unshare cgroup namespace: %w", err)
+		return 0, -1, fmt.Errorf("unshare cgroup namespace: %w", err)
 	}
 
 	// No capability can come back: empty the bounding and ambient sets.
 	// The proxy loses the rest when it changes uid.
 	last, err := lastCap()
 	if err != nil {
-		return 0, err
+		return 0, -1, err
 	}
 	for c := 0; c <= last; c++ {
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return 0, fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
+			return 0, -1, fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
 		}
 	}
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return 0, fmt.Errorf("clearing ambient capabilities: %w", err)
+		return 0, -1, fmt.Errorf("clearing ambient capabilities: %w", err)
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var caps [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &caps[0]); err != nil {
-		return 0, fmt.Errorf("capget: %w", err)
+		return 0, -1, fmt.Errorf("capget: %w", err)
 	}
 	caps[0].Inheritable, caps[1].Inheritable = 0, 0
 	if err := unix.Capset(&hdr, &caps[0]); err != nil {
-		return 0, fmt.Errorf("clearing inheritable capabilities: %w", err)
+		return 0, -1, fmt.Errorf("clearing inheritable capabilities: %w", err)
 	}
 	// The proxy and everything it starts are batch tasks: a sandbox woken
 	// by the invoker's write does not preempt the invoker before it is done
@@ -299,32 +284,41 @@ func startProxy(cfg *initConfig, start *startConfig) (int, error) {
 	// needs no privilege.
 	batch := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_BATCH}
 	if err := unix.SchedSetAttr(0, &batch, 0); err != nil {
-		return 0, fmt.Errorf("sched_setattr SCHED_BATCH: %w", err)
+		return 0, -1, fmt.Errorf("sched_setattr SCHED_BATCH: %w", err)
 	}
 	prog, err := seccompProgram()
 	if err != nil {
-		return 0, err
+		return 0, -1, err
 	}
 	if err := installSeccomp(prog); err != nil {
-		return 0, err
+		return 0, -1, err
 	}
 
-	pid, err := syscall.ForkExec(exeInside, []string{"gust-" + cfg.Entry}, &syscall.ProcAttr{
+	// The proxy waits on its end of a socket pair for the go-ahead, which
+	// brings its environment and output (internal/goahead, through
+	// internal/reexec); until then it knows only its entry point.
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, -1, fmt.Errorf("the proxy's go-ahead socket: %w", err)
+	}
+	defer unix.Close(pair[1])
+	pid, err = syscall.ForkExec(exeInside, []string{"gust-" + cfg.Entry}, &syscall.ProcAttr{
 		Dir:   "/tmp",
-		Env:   start.Env,
-		Files: []uintptr{0, 1, 2},
+		Env:   []string{reexec.Env(cfg.Entry), goahead.EnvFD + "=3"},
+		Files: []uintptr{0, 1, 2, uintptr(pair[1])},
 		Sys: &syscall.SysProcAttr{
 			Credential: &syscall.Credential{Uid: sandboxUID, Gid: sandboxUID, Groups: []uint32{}},
 			Setsid:     true,
 		},
 	})
 	if err != nil {
-		return 0, fmt.Errorf("starting the runtime proxy: %w", err)
+		unix.Close(pair[0])
+		return 0, -1, fmt.Errorf("starting the runtime proxy: %w", err)
 	}
 	// The init keeps uid 0 of the namespace but needs no capability to reap.
 	caps = [2]unix.CapUserData{}
 	_ = unix.Capset(&hdr, &caps[0])
-	return pid, nil
+	return pid, pair[0], nil
 }
 
 // openSelf opens this binary through this mount namespace (a bind mount
