@@ -29,7 +29,7 @@ const guestEnv = "GUST_TEST_GUEST"
 // guestTests are the tests run again in the guest: those that create
 // cgroups, set limits or hit them.
 const guestTests = `^(TestCgroupV2Lifecycle|TestCgroupV2Leftover|TestCgroupV2Parent|TestConformance|` +
-	`TestSandboxPidsLimit|TestSandboxMemoryLimit|TestSandboxDiesWithDriver|TestSandboxSeesOnlyItself)$`
+	`TestSandboxPidsLimit|TestSandboxMemoryLimit|TestSandboxDiesWithDriver|TestSandboxSeesOnlyItself|TestShells)$`
 
 // guestMustPass are results the guest must print: they show that the v2
 // limits were set and enforced, not skipped.
@@ -39,6 +39,7 @@ var guestMustPass = []string{
 	"--- PASS: TestSandboxPidsLimit",
 	"--- PASS: TestSandboxDiesWithDriver",
 	"--- PASS: TestConformance",
+	"--- PASS: TestShells", // a shell's limits changed on v2
 }
 
 // TestPureCgroupV2Host runs this package's cgroup and limit tests again on
