@@ -193,7 +193,10 @@ func (r *runner) density(ctx context.Context) ([]Result, error) {
 	before.Histogram, before.CDF = nil, nil
 
 	local := r.gustPID != 0 // the started gust up: its sandboxes can be read
-	known := map[int]bool{}
+	// The sandboxes there before, by init pid, with their process counts.
+	// One that has more processes since was a shell (an init and a proxy
+	// waiting, linux driver) that became one of the actions' sandboxes.
+	known := map[int]int{}
 	var availBefore int64
 	if local {
 		mems, err := sandboxMems(procRoot, cgroupRoot, r.gustPID)
@@ -201,7 +204,7 @@ func (r *runner) density(ctx context.Context) ([]Result, error) {
 			return nil, fmt.Errorf("%w: reading the sandboxes: %v", ErrSetup, err)
 		}
 		for _, m := range mems {
-			known[m.pid] = true
+			known[m.pid] = m.procs
 		}
 		if availBefore, err = memAvailableKB(procRoot); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
@@ -251,7 +254,7 @@ func (r *runner) density(ctx context.Context) ([]Result, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: reading the sandboxes: %v", ErrSetup, err)
 			}
-			mems = slices.DeleteFunc(mems, func(m sandboxMem) bool { return known[m.pid] })
+			mems = slices.DeleteFunc(mems, func(m sandboxMem) bool { return preexisting(known, m) })
 			mem = summarizeMem(mems)
 			now := time.Now()
 			if mem.Paused > paused {
@@ -284,6 +287,13 @@ func (r *runner) density(ctx context.Context) ([]Result, error) {
 		res.Notes = append(res.Notes, "memory not measured: the API host was not started by this tool, so its sandboxes cannot be read")
 	}
 	return []Result{res}, nil
+}
+
+// preexisting tells whether m was there, as it is, before the density
+// scenario's actions were created.
+func preexisting(known map[int]int, m sandboxMem) bool {
+	procs, ok := known[m.pid]
+	return ok && m.procs <= procs
 }
 
 // summarizeMem sums up the sandboxes' memory.

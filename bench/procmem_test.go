@@ -83,3 +83,23 @@ func TestFmtKB(t *testing.T) {
 		}
 	}
 }
+
+// TestPreexisting: a sandbox there before the density scenario's actions
+// is left out, unless it gained processes since (a shell, an init and a
+// proxy, that became one of the actions' sandboxes).
+func TestPreexisting(t *testing.T) {
+	known := map[int]int{10: 3, 20: 2}
+	for _, tc := range []struct {
+		m    sandboxMem
+		want bool
+	}{
+		{sandboxMem{pid: 10, procs: 3}, true},  // a stem cell, as it was
+		{sandboxMem{pid: 20, procs: 2}, true},  // a shell still waiting
+		{sandboxMem{pid: 20, procs: 3}, false}, // the shell, now an action's sandbox
+		{sandboxMem{pid: 30, procs: 3}, false}, // new
+	} {
+		if got := preexisting(known, tc.m); got != tc.want {
+			t.Errorf("preexisting(%+v) = %v, want %v", tc.m, got, tc.want)
+		}
+	}
+}
