@@ -75,8 +75,8 @@ const envInitConfig = "GUST_SANDBOX_INIT"
 
 // initConfig is the init's configuration: what it needs to build the
 // sandbox. What depends on the action comes with the go-ahead
-// (startConfig), so that a sandbox can be built before its action is known
-// (the driver's shells).
+// (internal/goahead), so that a sandbox can be built before its action is
+// known (the driver's shells).
 type initConfig struct {
 	Entry    string   `json:"entry"` // the proxy's re-exec entry point
 	TmpMB    int      `json:"tmp_mb"`
