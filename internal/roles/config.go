@@ -83,7 +83,7 @@ func Load(role string, args []string) (Config, error) {
 	fs.StringVar(&c.Prefix, "prefix", env("PREFIX", "gust."), "NATS subject prefix")
 	fs.IntVar(&c.Replicas, "jetstream-replicas", envInt("JETSTREAM_REPLICAS", 1), "replicas of the JetStream streams and buckets the controller creates (3 on a NATS cluster)")
 	fs.StringVar(&c.Sandbox, "sandbox", env("SANDBOX", "auto"), "sandbox driver: auto, linux or process")
-	fs.IntVar(&c.Shells, "sandbox-shells", envInt("SANDBOX_SHELLS", 2), "linux sandboxes kept built ahead of need, before their action is known (0: none)")
+	fs.IntVar(&c.Shells, "sandbox-shells", envInt("SANDBOX_SHELLS", 4), "linux sandboxes kept built ahead of need, before their action is known (0: none)")
 	fs.IntVar(&c.MemoryMB, "memory", envInt("INVOKER_MEMORY", 2048), "invoker user-memory budget in MB")
 	fs.StringVar(&c.InvokerID, "invoker-id", env("INVOKER_ID", hostname()), "invoker id, unique per invoker")
 	fs.DurationVar(&c.Retention, "retention", envDur("RETENTION", 7*24*time.Hour), "how long activation records are kept")

@@ -107,7 +107,7 @@ func TestLoadSandboxShells(t *testing.T) {
 	tests := []struct {
 		arg, env string
 		want     int // -1: an error
-	}{{"", "", 2}, {"0", "", 0}, {"", "5", 5}, {"3", "5", 3}, {"64", "", 64}, {"65", "", -1}, {"-1", "", -1}}
+	}{{"", "", 4}, {"0", "", 0}, {"", "5", 5}, {"3", "5", 3}, {"64", "", 64}, {"65", "", -1}, {"-1", "", -1}}
 	for _, tt := range tests {
 		t.Setenv("GUST_SANDBOX_SHELLS", tt.env)
 		args := []string{}

@@ -35,7 +35,7 @@ const (
 	defaultTmpMB        = 64
 	defaultPidsMax      = 512
 	defaultMemoryMB     = 256
-	defaultShells       = 2
+	defaultShells       = 4
 	defaultCgroupParent = "gust"
 	defaultNetworkCIDR  = "10.200.0.0/16"
 	socketName          = "rt.sock"
@@ -88,7 +88,7 @@ type Config struct {
 	// read-only (useless if it names a loopback address).
 	DNS []string
 	// Shells is how many sandboxes the driver keeps built ahead of need,
-	// before their action is known (see shellPool); 0 means the default, 2,
+	// before their action is known (see shellPool); 0 means the default, 4,
 	// and a negative number none.
 	Shells int
 	// Logger receives lifecycle events; default slog.Default().
