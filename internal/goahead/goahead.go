@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -113,12 +114,9 @@ func Await() (bool, error) {
 	}
 	os.Clearenv()
 	for _, kv := range m.Env {
-		for i := 0; i < len(kv); i++ {
-			if kv[i] == '=' {
-				if err := os.Setenv(kv[:i], kv[i+1:]); err != nil {
-					return true, err
-				}
-				break
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if err := os.Setenv(k, v); err != nil {
+				return true, err
 			}
 		}
 	}

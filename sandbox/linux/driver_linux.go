@@ -470,11 +470,10 @@ func (s *Sandbox) launch(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	syncR, syncW, err := seqpacketPair("init-lifeline", "init-go-ahead")
 	if err != nil {
 		return fmt.Errorf("the init's go-ahead socket: %w", err)
 	}
-	syncR, syncW := os.NewFile(uintptr(pair[0]), "init-lifeline"), os.NewFile(uintptr(pair[1]), "init-go-ahead")
 	defer syncR.Close()
 	status, statusW, err := os.Pipe()
 	if err != nil {

@@ -308,11 +308,10 @@ func (sp *spawner) ensureLocked() error {
 	if sp.conn != nil {
 		return nil
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	ours, theirs, err := seqpacketPair("spawner", "spawner")
 	if err != nil {
 		return fmt.Errorf("sandbox spawner: %w", err)
 	}
-	ours, theirs := os.NewFile(uintptr(fds[0]), "spawner"), os.NewFile(uintptr(fds[1]), "spawner")
 	defer theirs.Close()
 	cmd := sp.bin.Command(spawnerEntry)
 	cmd.Env = []string{reexec.Env(spawnerEntry)}
@@ -406,4 +405,15 @@ func (sp *spawner) close() {
 		sp.conn.Close()
 		sp.conn = nil
 	}
+}
+
+// seqpacketPair makes a connected pair of close-on-exec SOCK_SEQPACKET
+// sockets, named a and b: the spawner's channel, and each init's go-ahead
+// and lifeline.
+func seqpacketPair(a, b string) (*os.File, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fds[0]), a), os.NewFile(uintptr(fds[1]), b), nil
 }
