@@ -128,15 +128,21 @@ func serve(ctx context.Context, socketPath, kind, launchers string) error {
 	if err != nil || k == whisk.KindSequence {
 		return fmt.Errorf("%w: %q", ErrBadKind, kind)
 	}
-	p, err := newProxy(k, launchers)
-	if err != nil {
-		return err
-	}
-	defer p.cleanup()
+	// Listen before the interpreter starts: a sandbox driver waits for the
+	// socket, and the start held it back by 1-2 ms (the vfork returns once
+	// the child has exec'd, and the proxy, a batch task in a sandbox, then
+	// waits for the CPU the new interpreter holds). An /init that comes
+	// early waits for the launcher, which it would wait for anyway.
 	ln, err := listenUnix(socketPath)
 	if err != nil {
 		return err
 	}
+	p, err := newProxy(k, launchers)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer p.cleanup()
 	return p.serve(ctx, ln)
 }
 

@@ -100,6 +100,7 @@ func Await() (bool, error) {
 	if err != nil || fd < 3 {
 		return true, fmt.Errorf("%s=%q is not a descriptor", EnvFD, v)
 	}
+	warmChildStart()
 	m, stdout, stderr, err := Receive(fd)
 	unix.Close(fd)
 	if err != nil {
@@ -121,4 +122,15 @@ func Await() (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// warmChildStart does, while the process waits, what its first child start
+// would do on the go-ahead's critical path: Go checks once per process that
+// pidfds work, cloning a child to see that CLONE_PIDFD does (1.7 ms in a
+// sandbox here, a third of a runtime proxy's time from the go-ahead to its
+// listening socket). FindProcess runs the same check.
+func warmChildStart() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		p.Release()
+	}
 }
