@@ -216,6 +216,8 @@ func boolInt(b bool) int {
 type spawner struct {
 	bin *reexec.Binary
 
+	readers sync.WaitGroup // one per spawner process: read, which reaps it
+
 	mu     sync.Mutex    // guards the fields below
 	conn   *net.UnixConn // to the live spawner process; nil before one starts and after it is gone
 	nextID uint64
@@ -335,7 +337,11 @@ func (sp *spawner) ensureLocked() error {
 		sp.calls = map[uint64]*spawnCall{}
 	}
 	sp.conn = c.(*net.UnixConn)
-	go sp.read(sp.conn, cmd)
+	sp.readers.Add(1)
+	go func(conn *net.UnixConn) {
+		defer sp.readers.Done()
+		sp.read(conn, cmd)
+	}(sp.conn)
 	return nil
 }
 
@@ -392,19 +398,27 @@ func (sp *spawner) read(conn *net.UnixConn, cmd *exec.Cmd) {
 		case call.started <- spawnStarted{err: gone}:
 		default: // started already: its exit comes through its pidfd
 		}
+		// Its status will never come: the owner need not wait for it
+		// once the pidfd says the init is gone.
+		select {
+		case call.exited <- spawnExit{}:
+		default:
+		}
 		delete(sp.calls, id)
 	}
 	sp.mu.Unlock()
 }
 
-// close ends the spawner process; inits it started go on.
+// close ends the spawner process and waits until it is reaped; inits it
+// started go on.
 func (sp *spawner) close() {
 	sp.mu.Lock()
-	defer sp.mu.Unlock()
 	if sp.conn != nil {
 		sp.conn.Close()
 		sp.conn = nil
 	}
+	sp.mu.Unlock()
+	sp.readers.Wait()
 }
 
 // seqpacketPair makes a connected pair of close-on-exec SOCK_SEQPACKET
