@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gust-faas/gust/sandbox"
 )
@@ -14,6 +15,21 @@ func ReadyShells(d *Driver) int {
 	d.shells.mu.Lock()
 	defer d.shells.mu.Unlock()
 	return len(d.shells.ready)
+}
+
+// BuildingShells counts d's shells being built.
+func BuildingShells(d *Driver) int {
+	d.shells.mu.Lock()
+	defer d.shells.mu.Unlock()
+	return d.shells.filling
+}
+
+// SetShellRefillDelay sets how long after a take the shells are refilled
+// and returns a func that restores it.
+func SetShellRefillDelay(delay time.Duration) (restore func()) {
+	old := shellRefillDelay
+	shellRefillDelay = delay
+	return func() { shellRefillDelay = old }
 }
 
 // KillShells kills the init of every ready shell, leaving them listed, and

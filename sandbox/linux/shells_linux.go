@@ -20,10 +20,13 @@ import (
 // RCU grace period on v1: 7-11 ms on a HZ=250 kernel), the mounts and the
 // proxy's exec.
 //
-// A taken shell is replaced at once, though the build takes some CPU from
-// the cold start that took it: replaced 50 ms later, one Python cold start
-// in three found no shell when they came one after another, and built its
-// sandbox while two shells were being built.
+// A taken shell is replaced shellRefillDelay later, once the cold start
+// that took it is done with the CPU it needs: built beside it, the
+// replacement (a spawn, two execs of the sandbox binary, the mounts, the
+// cgroup attach) took the second core from the cold start's own hand-offs,
+// and Python's /init grew from about 12 to 15-17 ms. When the last shell is
+// taken the pool refills at once: cold starts that come one after another
+// would otherwise run out of shells and build their sandboxes themselves.
 //
 // A shell's own directory and cgroups keep its name; only the Sandbox's ID
 // is the spec's. Shells hold no network (a sandbox with Spec.Network is
@@ -33,8 +36,9 @@ type shellPool struct {
 
 	mu      sync.Mutex
 	ready   []*Sandbox
-	filling int    // shells being built
-	seq     uint64 // names shells
+	filling int         // shells being built
+	seq     uint64      // names shells
+	later   *time.Timer // a refill to come, or nil
 	wg      sync.WaitGroup
 	ctx     context.Context // ends with the driver
 	cancel  context.CancelFunc
@@ -46,6 +50,10 @@ const shellMemoryMB = defaultMemoryMB
 
 // shellBuild bounds the build of one shell.
 const shellBuild = 30 * time.Second
+
+// shellRefillDelay is how long after a take the pool refills, unless it ran
+// empty: longer than a cold start (Node.js's is 40-60 ms here).
+var shellRefillDelay = 100 * time.Millisecond
 
 func newShellPool(want int) *shellPool {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -65,7 +73,7 @@ func (d *Driver) shellFits(spec sandbox.Spec, memMB int) bool {
 // Create refuses it when it builds the sandbox.
 func (d *Driver) takeShell(spec sandbox.Spec, memMB int) (*Sandbox, error) {
 	p := d.shells
-	defer p.refill(d)
+	defer p.refillAfterTake(d)
 	for {
 		p.mu.Lock()
 		n := len(p.ready)
@@ -108,6 +116,25 @@ func (p *shellPool) put(s *Sandbox) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.ready = append(p.ready, s)
+}
+
+// refillAfterTake refills the pool shellRefillDelay from now, or at once
+// when no shell is ready.
+func (p *shellPool) refillAfterTake(d *Driver) {
+	p.mu.Lock()
+	empty := len(p.ready) == 0
+	if !empty && p.later == nil && p.ctx.Err() == nil {
+		p.later = time.AfterFunc(shellRefillDelay, func() {
+			p.mu.Lock()
+			p.later = nil
+			p.mu.Unlock()
+			p.refill(d)
+		})
+	}
+	p.mu.Unlock()
+	if empty {
+		p.refill(d)
+	}
 }
 
 // refill builds shells up to the wanted number.
@@ -160,7 +187,15 @@ func (p *shellPool) destroy(s *Sandbox) {
 // close stops building shells, waits for those being built and destroys
 // every one left.
 func (p *shellPool) close() {
+	// Under mu, so that a refill either has added its builds to wg before
+	// Wait or sees the pool closed.
+	p.mu.Lock()
 	p.cancel()
+	if p.later != nil {
+		p.later.Stop()
+		p.later = nil
+	}
+	p.mu.Unlock()
 	p.wg.Wait()
 	p.mu.Lock()
 	ready := p.ready

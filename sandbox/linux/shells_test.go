@@ -151,3 +151,34 @@ func TestNoShells(t *testing.T) {
 		t.Errorf("%d shells ready, want none", n)
 	}
 }
+
+// TestShellRefillAfterTake: a take leaves the refill for later while other
+// shells are ready, so that the cold start that took one does not share
+// the CPU with its replacement; taking the last one refills at once.
+func TestShellRefillAfterTake(t *testing.T) {
+	defer linux.SetShellRefillDelay(time.Hour)()
+	d, _ := newDriver(t, linux.Config{Shells: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waitShells(t, d, 2)
+	var taken []sandbox.Sandbox
+	defer func() {
+		for _, sb := range taken {
+			sb.Destroy(context.Background())
+		}
+	}()
+	take := func(id string) {
+		t.Helper()
+		sb, err := d.Create(ctx, sandbox.Spec{ID: id, Kind: "python:3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		taken = append(taken, sb)
+	}
+	take("first")
+	if ready, building := linux.ReadyShells(d), linux.BuildingShells(d); ready != 1 || building != 0 {
+		t.Fatalf("after taking one of two shells: %d ready, %d being built; want 1 and none until later", ready, building)
+	}
+	take("second")
+	waitShells(t, d, 2)
+}
