@@ -58,11 +58,12 @@ func (inv *Invoker) execute(ctx context.Context, msg *bus.ActivationMessage) (*w
 		return inv.internalError(r, err), err
 	}
 	d := demand{
-		key:    poolKey{ns: msg.Namespace, actionNS: r.action.Namespace, name: r.action.Name, rev: r.action.Rev},
-		kind:   r.kind,
-		mem:    r.limits.Memory,
-		conc:   1,
-		action: r.action,
+		key:     poolKey{ns: msg.Namespace, actionNS: r.action.Namespace, name: r.action.Name, rev: r.action.Rev},
+		kind:    r.kind,
+		mem:     r.limits.Memory,
+		conc:    1,
+		network: r.action.Annotations.Bool(whisk.AnnNetwork),
+		action:  r.action,
 	}
 	if r.kind == whisk.KindNode && r.limits.Concurrency > 1 {
 		d.conc = r.limits.Concurrency

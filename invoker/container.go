@@ -53,13 +53,14 @@ const (
 // The fields above mu-guarded ones are set before the container is shared
 // (by the goroutine that starts it) and read-only afterwards.
 type container struct {
-	id     string
-	kind   string
-	mem    int
-	sb     sandbox.Sandbox
-	pauser sandbox.Pauser // nil when the driver cannot pause
-	rt     runtimeClient
-	logs   *logCollector
+	id      string
+	kind    string
+	mem     int
+	network bool // outbound network (Spec.Network)
+	sb      sandbox.Sandbox
+	pauser  sandbox.Pauser // nil when the driver cannot pause
+	rt      runtimeClient
+	logs    *logCollector
 
 	// Guarded by pool.mu.
 	state     cstate

@@ -96,11 +96,12 @@ type prewarmGroup struct {
 
 // demand is what an activation asks of the pool.
 type demand struct {
-	key    poolKey
-	kind   string
-	mem    int
-	conc   int
-	action *whisk.Action // for the heartbeat's warm key
+	key     poolKey
+	kind    string
+	mem     int
+	conc    int
+	network bool          // outbound network (whisk.AnnNetwork): never a stem cell
+	action  *whisk.Action // for the heartbeat's warm key
 }
 
 // grant is a pool decision: the container to use and how it was found.
@@ -400,6 +401,9 @@ func (p *pool) tryWarmLocked(d *demand) (grant, bool) {
 func (p *pool) tryNewLocked(d *demand) (grant, bool) {
 	pk := prewarmKey{d.kind, d.mem}
 	pg := p.prewarm[pk]
+	if d.network {
+		pg = nil // stem cells have no network, and none are kept for one
+	}
 	if pg != nil {
 		for c := pg.stems.front(); c != nil; c = pg.stems.front() {
 			p.dropLocked(c)
@@ -417,14 +421,14 @@ func (p *pool) tryNewLocked(d *demand) (grant, bool) {
 	if !ok {
 		return grant{}, false
 	}
-	if pg == nil && d.kind != whisk.KindBlackbox {
+	if pg == nil && d.kind != whisk.KindBlackbox && !d.network {
 		pg = &prewarmGroup{stems: clist{slot: slotPool}, max: DefaultAdaptiveMax}
 		p.prewarm[pk] = pg
 	}
 	if pg != nil {
 		pg.cold++
 	}
-	c := &container{id: p.nextID(), kind: d.kind, mem: d.mem, state: cStarting}
+	c := &container{id: p.nextID(), kind: d.kind, mem: d.mem, network: d.network, state: cStarting}
 	p.all[c] = struct{}{}
 	p.adoptLocked(c, d, cStarting)
 	return grant{c: c, start: startCold, victims: victims}, true
@@ -802,7 +806,7 @@ func (p *pool) startSandbox(ctx context.Context, c *container) error {
 		return err
 	}
 	out, errw := logs.writers()
-	sb, err := p.drv.Create(ctx, sandbox.Spec{ID: c.id, Kind: c.kind, MemoryMB: c.mem, Stdout: out, Stderr: errw})
+	sb, err := p.drv.Create(ctx, sandbox.Spec{ID: c.id, Kind: c.kind, MemoryMB: c.mem, Network: c.network, Stdout: out, Stderr: errw})
 	if err != nil {
 		logs.close(time.Second)
 		return err

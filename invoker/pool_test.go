@@ -269,6 +269,47 @@ func TestPoolPrewarmUseAndAdapt(t *testing.T) {
 	}
 }
 
+// TestPoolNetworkNeverStemCell: an action that opts in to the network gets
+// a sandbox built with one, never a stem cell (which has none), and its
+// cold starts grow no stem cells.
+func TestPoolNetworkNeverStemCell(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) {
+		c.memoryMB = 4096
+		c.prewarm = []PrewarmConfig{{Kind: whisk.KindNode, MemoryMB: 256, Count: 1, Min: 1, Max: 2}}
+	})
+	stems := func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.prewarm[prewarmKey{whisk.KindNode, 256}].stems.len()
+	}
+	p.refill()
+	eventually(t, "one stem cell", func() bool { return stems() == 1 })
+
+	for _, mem := range []int{256, 512} {
+		d := dem(fmt.Sprintf("net-%d", mem), mem)
+		d.network = true
+		c := take(t, p, d, startCold)
+		if !fakeOf(c).spec.Network {
+			t.Errorf("%d MB: the sandbox was created without Spec.Network", mem)
+		}
+	}
+	if n := stems(); n != 1 {
+		t.Fatalf("%d stem cells after the networked cold starts, want the 1 left alone", n)
+	}
+	p.adapt()
+	p.mu.Lock()
+	target, adaptive := p.prewarm[prewarmKey{whisk.KindNode, 256}].target, p.prewarm[prewarmKey{whisk.KindNode, 512}]
+	p.mu.Unlock()
+	if target != 1 || adaptive != nil {
+		t.Errorf("after networked cold starts: target %d (want 1: they do not count), adaptive group for 512 MB %v (want none)", target, adaptive)
+	}
+	c := take(t, p, dem("plain", 256), startPrewarmed)
+	if fakeOf(c).spec.Network {
+		t.Error("a stem cell was created with Spec.Network")
+	}
+}
+
 func TestPoolStemsEvictedForWork(t *testing.T) {
 	drv := &fakeDriver{}
 	p := testPool(t, drv, func(c *poolConfig) {

@@ -63,6 +63,11 @@ type Exec struct {
 	Digest     string   `json:"digest,omitempty"`
 }
 
+// AnnNetwork, a Gust action annotation, opts the action in to outbound
+// network access (`-a network true`). Without it the action's sandbox has
+// no network at all; OpenWhisk's actions always have one.
+const AnnNetwork = "network"
+
 // Action is a stored action. Namespace holds the package too when the action
 // lives in one ("guest/pkg"), as OpenWhisk returns it.
 type Action struct {
