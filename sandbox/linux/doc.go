@@ -55,7 +55,9 @@
 // through the host, which masquerades its traffic (an nftables table
 // installed with the nft command; IPv4 forwarding is turned on) and drops
 // what it sends to the host itself, to other sandboxes, 127/8 and
-// 169.254/16.
+// 169.254/16. Networked sandboxes have shells of their own (see
+// shellPool), so that a veth pair is built ahead of need, not in a cold
+// start.
 //
 // # Stop, Pause, exit reasons
 //

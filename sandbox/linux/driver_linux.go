@@ -89,7 +89,8 @@ type Config struct {
 	DNS []string
 	// Shells is how many sandboxes the driver keeps built ahead of need,
 	// before their action is known (see shellPool); 0 means the default, 4,
-	// and a negative number none.
+	// and a negative number none. Networked shells, once a networked
+	// sandbox was asked for, are min(Shells, 2) more.
 	Shells int
 	// Logger receives lifecycle events; default slog.Default().
 	Logger *slog.Logger
@@ -105,7 +106,8 @@ type Driver struct {
 	cg        *cgroupHost
 	nets      *netPool
 	sp        *spawner
-	shells    *shellPool
+	shells    *shellPool // without a network
+	netShells *shellPool // with one (Spec.Network)
 
 	closed atomic.Bool
 }
@@ -172,7 +174,11 @@ func New(cfg Config) (*Driver, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Driver{cfg: cfg, log: log.With("driver", "linux"), cg: cg, nets: nets, shells: newShellPool(cfg.Shells)}
+	d := &Driver{
+		cfg: cfg, log: log.With("driver", "linux"), cg: cg, nets: nets,
+		shells:    newShellPool("shell", false, cfg.Shells, false),
+		netShells: newShellPool("netshell", true, min(cfg.Shells, maxNetShells), true),
+	}
 	// The init binds its own binary into the sandbox and starts the proxy
 	// from it: the sandbox binary must hold both.
 	d.bin, err = reexec.Sandbox(cfg.SandboxBin, initEntry, spawnerEntry, cfg.ProxyEntry)
@@ -253,6 +259,7 @@ func (d *Driver) binary() string {
 func (d *Driver) Close() error {
 	d.closed.Store(true)
 	d.shells.close()
+	d.netShells.close()
 	d.sp.close()
 	d.cg.cleanup()
 	return d.nets.close()
@@ -281,8 +288,8 @@ func (d *Driver) Create(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandb
 	if memMB == 0 {
 		memMB = defaultMemoryMB
 	}
-	if d.shellFits(spec, memMB) {
-		s, err := d.takeShell(spec, memMB)
+	if p := d.shellsFor(spec, memMB); p != nil {
+		s, err := d.takeShell(p, spec, memMB)
 		if err != nil {
 			return nil, err
 		}

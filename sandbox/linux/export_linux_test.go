@@ -17,6 +17,21 @@ func ReadyShells(d *Driver) int {
 	return len(d.shells.ready)
 }
 
+// ReadyNetShells counts d's networked shells ready to be taken.
+func ReadyNetShells(d *Driver) int {
+	d.netShells.mu.Lock()
+	defer d.netShells.mu.Unlock()
+	return len(d.netShells.ready)
+}
+
+// HostVeth names the host end of sb's veth pair, "" without a network.
+func HostVeth(sb sandbox.Sandbox) string {
+	if n := sb.(*Sandbox).net; n != nil {
+		return n.host
+	}
+	return ""
+}
+
 // BuildingShells counts d's shells being built.
 func BuildingShells(d *Driver) int {
 	d.shells.mu.Lock()

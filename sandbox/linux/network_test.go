@@ -6,13 +6,16 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/gust-faas/gust/sandbox"
+	"github.com/gust-faas/gust/sandbox/linux"
 )
 
 // outside builds a stand-in for the internet: a network namespace linked
@@ -135,13 +138,54 @@ func TestSandboxNetwork(t *testing.T) {
 		t.Errorf("a sandbox without Network fetching from %s: %q, want ENETUNREACH", server, got)
 	}
 
+	veth := linux.HostVeth(sb)
+	if veth == "" {
+		t.Fatal("a sandbox with Spec.Network has no veth pair")
+	}
 	if err := sb.Destroy(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ifs, _ := net.Interfaces()
-	for _, i := range ifs {
-		if strings.HasPrefix(i.Name, "gv") {
-			t.Errorf("the host side of a veth pair, %s, survived Destroy", i.Name)
+	if _, err := net.InterfaceByName(veth); err == nil {
+		t.Errorf("the host side of its veth pair, %s, survived Destroy", veth)
+	}
+}
+
+// TestNetShells: networked shells start filling at the first networked
+// Create, and the next networked sandbox is made from one: a shell's
+// network reaches the outside as a network built for the spec does, and
+// its veth goes with it.
+func TestNetShells(t *testing.T) {
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Skip("sandbox egress needs the nft command (Debian package nftables)")
+	}
+	d, run := newDriver(t, linux.Config{ProxyEntry: hostileEntry, TmpMB: 8, PidsMax: 64})
+	server := outside(t)
+	if n := linux.ReadyNetShells(d); n != 0 {
+		t.Fatalf("%d networked shells before any networked sandbox, want none", n)
+	}
+	hostileSpec(t, d, sandbox.Spec{ID: "net-built", Kind: "blackbox", MemoryMB: 128, Network: true})
+	if fi, err := os.Lstat(filepath.Join(run, "net-built")); err != nil || !fi.IsDir() {
+		t.Fatalf("the first networked sandbox was not built for its spec: %v, %v", fi, err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); linux.ReadyNetShells(d) != 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d networked shells ready after 20s, want 2", linux.ReadyNetShells(d))
 		}
+	}
+	sb, c := hostileSpec(t, d, sandbox.Spec{ID: "net-shelled", Kind: "blackbox", MemoryMB: 128, Network: true})
+	if dir, err := os.Readlink(filepath.Join(run, "net-shelled")); err != nil || !strings.HasPrefix(dir, "netshell-") {
+		t.Fatalf("net-shelled links to %q (%v), want a networked shell's directory", dir, err)
+	}
+	var got string
+	probe(t, c, "fetch?addr="+server, &got)
+	if got != "read:from 198.51.100.254" {
+		t.Errorf("fetching from the outside server: %q, want it to see the host's address 198.51.100.254 (NAT)", got)
+	}
+	veth := linux.HostVeth(sb)
+	if err := sb.Destroy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.InterfaceByName(veth); veth == "" || err == nil {
+		t.Errorf("the shell's veth %q: %v after Destroy, want it gone", veth, err)
 	}
 }

@@ -29,12 +29,20 @@ import (
 // would otherwise run out of shells and build their sandboxes themselves.
 //
 // A shell's own directory and cgroups keep its name; only the Sandbox's ID
-// is the spec's. Shells hold no network (a sandbox with Spec.Network is
-// built for it) and the /tmp size of the default memory size.
+// is the spec's. Shells have the /tmp size of the default memory size.
+// A driver keeps two pools: shells without a network, and shells with one
+// (a veth pair, its address and route, as Spec.Network gets), which a
+// networked spec takes. Network namespaces with a veth are the slowest
+// part of a sandbox to build; the networked pool starts filling at the
+// first networked Create, so that a host whose actions never ask for a
+// network holds none.
 type shellPool struct {
-	want int // shells to keep built
+	name    string // of its shells: <name>-<seq>
+	network bool   // its shells have Spec.Network
+	max     int    // shells to keep built once used
 
 	mu      sync.Mutex
+	want    int // shells to keep built: max, or 0 until first used
 	ready   []*Sandbox
 	filling int         // shells being built
 	seq     uint64      // names shells
@@ -55,15 +63,40 @@ const shellBuild = 30 * time.Second
 // empty: longer than a cold start (Node.js's is 40-60 ms here).
 var shellRefillDelay = 100 * time.Millisecond
 
-func newShellPool(want int) *shellPool {
+// maxNetShells caps the networked pool: fewer actions ask for a network.
+const maxNetShells = 2
+
+func newShellPool(name string, network bool, n int, lazy bool) *shellPool {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &shellPool{want: max(want, 0), ctx: ctx, cancel: cancel}
+	p := &shellPool{name: name, network: network, max: max(n, 0), ctx: ctx, cancel: cancel}
+	if !lazy {
+		p.want = p.max
+	}
+	return p
 }
 
-// shellFits tells whether a sandbox of spec, with memMB of memory, can be made
-// from a shell.
-func (d *Driver) shellFits(spec sandbox.Spec, memMB int) bool {
-	return d.shells.want > 0 && !spec.Network && min(d.cfg.TmpMB, memMB) == min(d.cfg.TmpMB, shellMemoryMB)
+// shellsFor returns the pool whose shells can become a sandbox of spec
+// with memMB of memory, or nil.
+func (d *Driver) shellsFor(spec sandbox.Spec, memMB int) *shellPool {
+	p := d.shells
+	if spec.Network {
+		p = d.netShells
+	}
+	if p.max == 0 || min(d.cfg.TmpMB, memMB) != min(d.cfg.TmpMB, shellMemoryMB) {
+		return nil
+	}
+	return p
+}
+
+// use starts filling a pool that waited for its first use.
+func (p *shellPool) use(d *Driver) {
+	p.mu.Lock()
+	first := p.want == 0
+	p.want = p.max
+	p.mu.Unlock()
+	if first {
+		p.refill(d)
+	}
 }
 
 // takeShell returns a shell made into the sandbox of spec, or nil when none
@@ -71,8 +104,8 @@ func (d *Driver) shellFits(spec sandbox.Spec, memMB int) bool {
 // destroyed and the next one tried. The sandbox's ID is reserved as a link
 // <RunDir>/<id> to the shell's directory: an ID in use is refused, as
 // Create refuses it when it builds the sandbox.
-func (d *Driver) takeShell(spec sandbox.Spec, memMB int) (*Sandbox, error) {
-	p := d.shells
+func (d *Driver) takeShell(p *shellPool, spec sandbox.Spec, memMB int) (*Sandbox, error) {
+	p.use(d)
 	defer p.refillAfterTake(d)
 	for {
 		p.mu.Lock()
@@ -144,7 +177,7 @@ func (p *shellPool) refill(d *Driver) {
 	for len(p.ready)+p.filling < p.want && p.ctx.Err() == nil {
 		p.filling++
 		p.seq++
-		id := fmt.Sprintf("shell-%d", p.seq)
+		id := fmt.Sprintf("%s-%d", p.name, p.seq)
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
@@ -156,7 +189,7 @@ func (p *shellPool) refill(d *Driver) {
 // build makes one shell and adds it to the ready ones.
 func (p *shellPool) build(d *Driver, id string) {
 	ctx, cancel := context.WithTimeout(p.ctx, shellBuild)
-	s, err := d.create(ctx, sandbox.Spec{ID: id, MemoryMB: shellMemoryMB}, shellMemoryMB)
+	s, err := d.create(ctx, sandbox.Spec{ID: id, MemoryMB: shellMemoryMB, Network: p.network}, shellMemoryMB)
 	cancel()
 	p.mu.Lock()
 	p.filling--
