@@ -29,8 +29,9 @@ type Config struct {
 	Actions       int   // distinct actions of the many scenario
 	ManyClients   int
 	BurstClients  int
-	Cold          int      // new actions per kind in the cold scenario
-	ColdKinds     []string // canonical kinds
+	Cold          int           // new actions per kind in the cold scenario
+	ColdGap       time.Duration // pause before each of them but the first
+	ColdKinds     []string      // canonical kinds
 	Kind          string   // canonical kind of the load scenarios' actions
 	MixedDuration time.Duration
 	MixedClients  int
@@ -97,6 +98,7 @@ func ParseConfig(args []string, out io.Writer) (Config, error) {
 	fs.IntVar(&c.ManyClients, "many-clients", 8, "clients of the many scenario")
 	fs.IntVar(&c.BurstClients, "burst-clients", 64, "clients starting at once in the burst scenario")
 	fs.IntVar(&c.Cold, "cold", 10, "new actions per kind in the cold scenario")
+	fs.DurationVar(&c.ColdGap, "cold-gap", 0, "pause between the cold scenario's cold starts (default none: one after another); e.g. 300ms for spaced-out cold starts, each on a host done with the one before")
 	fs.Var(&coldKinds, "cold-kinds", "runtime kinds of the cold scenario (default nodejs,python)")
 	fs.StringVar(&kind, "kind", "nodejs", "runtime kind of the actions of the load scenarios")
 	fs.DurationVar(&c.MixedDuration, "mixed-duration", time.Minute, "measured time of the mixed scenario")
@@ -224,6 +226,9 @@ func ParseConfig(args []string, out io.Writer) (Config, error) {
 	}
 	if c.IdleGrace < 0 {
 		return c, fmt.Errorf("%w: --idle-grace must not be negative", ErrUsage)
+	}
+	if c.ColdGap < 0 || c.ColdGap > time.Minute {
+		return c, fmt.Errorf("%w: --cold-gap must be between 0 and 1m", ErrUsage)
 	}
 	switch c.Sandbox {
 	case "auto", "linux", "process":

@@ -81,6 +81,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"--density", "0"},
 		{"--resume", "-1"},
 		{"--idle-grace", "-1s"},
+		{"--cold-gap", "-1s"},
+		{"--cold-gap", "2m"},
 		{"--apihost", "http://h", "--gust", "/bin/gust"},
 		{"--nonsense"},
 		{"extra"},

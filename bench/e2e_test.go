@@ -46,7 +46,7 @@ func TestEndToEnd(t *testing.T) {
 		"--gust", gust, "--sandbox", "process", "--scenario", "all",
 		"--duration", "500ms", "--warmup", "200ms", "--floor-duration", "200ms",
 		"--clients", "2,4", "--actions", "6", "--many-clients", "2", "--burst-clients", "4",
-		"--cold", "2", "--mixed-duration", "1s", "--mixed-clients", "4",
+		"--cold", "2", "--cold-gap", "150ms", "--mixed-duration", "1s", "--mixed-clients", "4",
 		"--prewarm", "2", "--resume", "1", "--idle-grace", "100ms", "--density", "3",
 	}, io.Discard)
 	if err != nil {
@@ -75,6 +75,9 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if c := rep.find("cold-nodejs"); c != nil && c.Cold != 2 {
 		t.Errorf("cold-nodejs: %d activations ran /init, want 2 (starts %v)", c.Cold, c.Starts)
+	}
+	if c := rep.find("cold-python"); c != nil && !strings.HasSuffix(c.Description, ", 150ms apart") {
+		t.Errorf("cold-python: description %q does not give the --cold-gap", c.Description)
 	}
 	if b := rep.find("burst"); b != nil && b.Cold < 1 {
 		t.Errorf("burst: no cold start on a new action (starts %v)", b.Starts)

@@ -275,6 +275,9 @@ func (r *runner) cold(ctx context.Context) ([]Result, error) {
 		var starts startCounts
 		fails := map[string]int{}
 		for i := 0; i < r.cfg.Cold && ctx.Err() == nil; i++ {
+			if i > 0 && r.cfg.ColdGap > 0 && sleepCtx(ctx, r.cfg.ColdGap) != nil {
+				break
+			}
 			name := fmt.Sprintf("%s-cold-%s-%d", r.prefix, fam, i)
 			t0 := time.Now()
 			if err := r.put(ctx, name, kind); err != nil {
@@ -293,7 +296,11 @@ func (r *runner) cold(ctx context.Context) ([]Result, error) {
 			starts[start]++
 			cnt.add(false)
 		}
-		res := resultFromSample("cold-"+fam, "first invocation of a new "+fam+" action, one at a time (time to its result)", 1, first, 0)
+		what := "first invocation of a new " + fam + " action, one at a time (time to its result)"
+		if r.cfg.ColdGap > 0 {
+			what += ", " + r.cfg.ColdGap.String() + " apart"
+		}
+		res := resultFromSample("cold-"+fam, what, 1, first, 0)
 		res.Throughput = 0
 		for k, v := range fails {
 			if res.ErrorKinds == nil {
