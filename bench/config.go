@@ -32,7 +32,7 @@ type Config struct {
 	Cold          int           // new actions per kind in the cold scenario
 	ColdGap       time.Duration // pause before each of them but the first
 	ColdKinds     []string      // canonical kinds
-	Kind          string   // canonical kind of the load scenarios' actions
+	Kind          string        // canonical kind of the load scenarios' actions
 	MixedDuration time.Duration
 	MixedClients  int
 	MemoryMB      int           // memory limit of the benchmark's actions
