@@ -212,20 +212,26 @@ func TestPoolDeadSandboxNeverReused(t *testing.T) {
 	eventually(t, "memory returned", func() bool { return p.stats().UsedMB == 0 })
 }
 
-func TestPoolPrewarmUseAndAdapt(t *testing.T) {
-	drv := &fakeDriver{}
-	p := testPool(t, drv, func(c *poolConfig) {
+// stemPool is a pool of 4 GB keeping nodejs 256 MB stem cells (one, at
+// least minStems, at most 2), with its first one started; stems counts them.
+func stemPool(t *testing.T, minStems int) (p *pool, stems func() int) {
+	t.Helper()
+	p = testPool(t, &fakeDriver{}, func(c *poolConfig) {
 		c.memoryMB = 4096
-		c.prewarm = []PrewarmConfig{{Kind: whisk.KindNode, MemoryMB: 256, Count: 1, Min: 0, Max: 2}}
+		c.prewarm = []PrewarmConfig{{Kind: whisk.KindNode, MemoryMB: 256, Count: 1, Min: minStems, Max: 2}}
 	})
-	// stems counts the started stem cells of nodejs 256 MB.
-	stems := func() int {
+	stems = func() int {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		return p.prewarm[prewarmKey{whisk.KindNode, 256}].stems.len()
 	}
 	p.refill()
 	eventually(t, "one stem cell", func() bool { return stems() == 1 })
+	return p, stems
+}
+
+func TestPoolPrewarmUseAndAdapt(t *testing.T) {
+	p, stems := stemPool(t, 0)
 
 	ca := take(t, p, dem("a", 256), startPrewarmed)
 	if ca.kind != whisk.KindNode || ca.mem != 256 {
@@ -273,18 +279,7 @@ func TestPoolPrewarmUseAndAdapt(t *testing.T) {
 // a sandbox built with one, never a stem cell (which has none), and its
 // cold starts grow no stem cells.
 func TestPoolNetworkNeverStemCell(t *testing.T) {
-	drv := &fakeDriver{}
-	p := testPool(t, drv, func(c *poolConfig) {
-		c.memoryMB = 4096
-		c.prewarm = []PrewarmConfig{{Kind: whisk.KindNode, MemoryMB: 256, Count: 1, Min: 1, Max: 2}}
-	})
-	stems := func() int {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return p.prewarm[prewarmKey{whisk.KindNode, 256}].stems.len()
-	}
-	p.refill()
-	eventually(t, "one stem cell", func() bool { return stems() == 1 })
+	p, stems := stemPool(t, 1)
 
 	for _, mem := range []int{256, 512} {
 		d := dem(fmt.Sprintf("net-%d", mem), mem)
