@@ -8,7 +8,9 @@
 //	cold        first invocation of new actions, per runtime kind
 //	prewarm     first invocation of new actions served by stem cells
 //	            (gust up --prewarm; --prewarm-memory must match), per kind
-//	many        100 distinct actions, round-robin, 8 clients
+//	many        100 distinct actions, round-robin, 8 clients; then the same
+//	            in alternating windows with the throughput scenario's
+//	            single action, whose ratio the target is checked on
 //	burst       64 clients at once on an action with no warm sandbox
 //	mixed       a long mixed load: several kinds, blocking and not,
 //	            record reads and action updates; checks no async activation

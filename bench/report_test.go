@@ -69,6 +69,16 @@ func TestChecks(t *testing.T) {
 			t.Errorf("check %+v, want pass=%v", c, pass)
 		}
 	}
+	// Measured interleaved, the many scenario's own parts decide: 5000
+	// against 9000/s passes where 3000 against the throughput scenario's
+	// 9000/s did not.
+	m := &rep.Scenarios[3]
+	m.Parts = append(m.Parts, sampleResult(partInterleavedMany, 8, time.Millisecond, 5000), sampleResult(partInterleavedOne, 8, time.Millisecond, 9000))
+	rep.check(8)
+	got := "5,000/s = 56% (measured apart: 3,000/s = 33% of 9,000/s)"
+	if c := rep.Checks[len(rep.Checks)-1]; c.Name != "many actions vs one (8 clients, interleaved)" || !c.Pass || c.Got != got {
+		t.Errorf("interleaved check %+v, want a pass, got %q", c, got)
+	}
 	// Without the scenarios they need, no checks.
 	rep.Scenarios = rep.Scenarios[:1]
 	rep.Floor = nil

@@ -404,7 +404,59 @@ func (r *runner) many(ctx context.Context) ([]Result, error) {
 	res.compare(floorInvoke, r.floor)
 	res.Parts = []Result{first}
 	res.Notes = append(res.Notes, fmt.Sprintf("created %d actions in %s", n, fmtDur(createTime)))
+	if ctx.Err() == nil {
+		parts, err := r.manyVsOne(ctx, clients, pick)
+		if err != nil {
+			return nil, err
+		}
+		res.Parts = append(res.Parts, parts...)
+	}
 	return []Result{res}, nil
+}
+
+// Parts of the many scenario: the interleaved comparison with one action.
+const (
+	partInterleavedMany = "interleaved: many"
+	partInterleavedOne  = "interleaved: one action"
+	interleavedWindows  = 10
+)
+
+// manyVsOne measures the many actions and the throughput scenario's single
+// action with the same clients in alternating windows (interleavedWindows
+// of them in the measured time), so that the ratio of their throughputs
+// compares the two at the same moments: on a shared machine the two
+// scenarios, a minute apart, can meet different neighbours.
+func (r *runner) manyVsOne(ctx context.Context, clients int, pickMany func(*worker) *request) ([]Result, error) {
+	name, err := r.noopAction(ctx)
+	if err != nil {
+		return nil, err
+	}
+	one := *r.invokeRequest(name, 0)
+	one.class = 1
+	window := r.cfg.Duration / interleavedWindows
+	measured := time.Now().Add(r.cfg.Warmup) // windows count from the measured phase
+	p := r.plan(clients, r.cfg.Warmup, r.cfg.Duration, func(w *worker) *request {
+		if d := time.Since(measured); (d.Abs()/window)%2 == 1 {
+			return &one
+		}
+		return pickMany(w)
+	})
+	p.classes = []string{"many", "one"}
+	lr := runPlan(ctx, r.ep, p, r.phase)
+	// Each class had half of the measured time.
+	half := lr.elapsed / 2
+	out := []Result{
+		newResult(partInterleavedMany, fmt.Sprintf("the many actions in %d alternating windows of %s", interleavedWindows/2, fmtDur(window)), clients, &lr, 0),
+		newResult(partInterleavedOne, fmt.Sprintf("the throughput scenario's single action in the other %d windows", interleavedWindows/2), clients, &lr, 1),
+	}
+	for i := range out {
+		out[i].Histogram, out[i].CDF, out[i].Timeline = nil, nil, nil
+		out[i].Elapsed = half
+		if half > 0 {
+			out[i].Throughput = float64(out[i].OK) / half.Seconds()
+		}
+	}
+	return out, nil
 }
 
 // burst: many clients start at once on an action with no sandbox yet.
