@@ -11,17 +11,19 @@ import (
 )
 
 // ReadyShells counts d's shells ready to be taken.
-func ReadyShells(d *Driver) int {
-	d.shells.mu.Lock()
-	defer d.shells.mu.Unlock()
-	return len(d.shells.ready)
-}
+func ReadyShells(d *Driver) int { ready, _ := d.shells.counts(); return ready }
 
 // ReadyNetShells counts d's networked shells ready to be taken.
-func ReadyNetShells(d *Driver) int {
-	d.netShells.mu.Lock()
-	defer d.netShells.mu.Unlock()
-	return len(d.netShells.ready)
+func ReadyNetShells(d *Driver) int { ready, _ := d.netShells.counts(); return ready }
+
+// BuildingShells counts d's shells being built.
+func BuildingShells(d *Driver) int { _, building := d.shells.counts(); return building }
+
+// counts tells how many of p's shells are ready and how many being built.
+func (p *shellPool) counts() (ready, building int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.ready), p.filling
 }
 
 // HostVeth names the host end of sb's veth pair, "" without a network.
@@ -30,13 +32,6 @@ func HostVeth(sb sandbox.Sandbox) string {
 		return n.host
 	}
 	return ""
-}
-
-// BuildingShells counts d's shells being built.
-func BuildingShells(d *Driver) int {
-	d.shells.mu.Lock()
-	defer d.shells.mu.Unlock()
-	return d.shells.filling
 }
 
 // SetShellRefillDelay sets how long after a take the shells are refilled
