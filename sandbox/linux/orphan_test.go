@@ -87,19 +87,24 @@ func TestSandboxDiesWithDriver(t *testing.T) {
 			t.Cleanup(func() { removeOrphan(parent) })
 			cmd.Process.Signal(syscall.SIGKILL)
 			cmd.Wait()
+			sweep := func() {
+				d, err := linux.New(linux.Config{RunDir: runDir, CgroupParent: parent, ProxyEntry: sandboxtest.StandInEntry})
+				if err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				if _, err := os.Stat(filepath.Join(runDir, "orphan")); !os.IsNotExist(err) {
+					t.Errorf("the sandbox's directory is still there after New: %v", err)
+				}
+				if err := d.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			}
 			if paused {
 				time.Sleep(300 * time.Millisecond)
 				if len(sandboxProcs(t, parent, "orphan")) == 0 {
 					t.Fatal("the frozen sandbox died with its driver: nothing left to sweep")
 				}
-				d, err := linux.New(linux.Config{RunDir: runDir, CgroupParent: parent, ProxyEntry: sandboxtest.StandInEntry})
-				if err != nil {
-					t.Fatalf("New: %v", err)
-				}
-				defer d.Close()
-				if _, err := os.Stat(filepath.Join(runDir, "orphan")); !os.IsNotExist(err) {
-					t.Errorf("the sandbox's directory is still there after New: %v", err)
-				}
+				sweep()
 			}
 			deadline := time.Now().Add(10 * time.Second)
 			for len(procs) > 0 && time.Now().Before(deadline) {
@@ -109,13 +114,23 @@ func TestSandboxDiesWithDriver(t *testing.T) {
 			if len(procs) > 0 {
 				t.Errorf("processes %v outlived their driver by 10 s", procs)
 			}
-			if paused {
-				if left := orphanDirs(parent); len(left) > 0 {
-					t.Errorf("cgroups left after the sweep: %v", left)
-				}
+			if !paused {
+				sweep() // the cgroups of the dead sandbox and shells
+			}
+			// The next driver removed every cgroup the dead one made,
+			// shells' included, and its Close the parent itself.
+			if left := parentDirs(parent); len(left) > 0 {
+				t.Errorf("cgroups left after the sweep: %v", left)
 			}
 		})
 	}
+}
+
+// parentDirs lists the cgroup directories of the test's parent.
+func parentDirs(parent string) []string {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
+	v2, _ := filepath.Glob("/sys/fs/cgroup/" + parent)
+	return append(dirs, v2...)
 }
 
 // orphanDirs lists the orphan sandbox's cgroup directories.
