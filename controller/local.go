@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gust-faas/gust/internal/bus"
+	"github.com/gust-faas/gust/internal/gopool"
 	"github.com/gust-faas/gust/whisk"
 )
 
@@ -44,23 +45,27 @@ var localCalls = sync.Pool{New: func() any {
 	return &localCall{ch: make(chan localResult, 1), timer: t}
 }}
 
+// localWorkers run the in-process activations: on goroutines that keep the
+// stack the invoker's call path grew (see package gopool).
+var localWorkers = gopool.New(10 * time.Second)
+
 // errLocalRefused: the local invoker did not take the activation.
 var errLocalRefused = fmt.Errorf("local invoker refused the activation")
 
 // roundTripLocal runs msg on the local invoker inv, on which the caller
 // booked cost, and waits up to wait for the record. The activation runs on
-// its own goroutine, bounded by the invoker (its drain aborts what is left),
+// a goroutine of its own while it lasts, bounded by the invoker (its drain aborts what is left),
 // and releases the booking when it really ends, whether or not anybody
 // still waits: the in-process counterpart of the mux's late-reply
 // accounting. The errors are the mux's: errWaitElapsed, errStopped, ctx's.
 func (c *Controller) roundTripLocal(ctx context.Context, inv *invoker, cost int64, msg *bus.ActivationMessage, wait time.Duration) (*whisk.Activation, error) {
 	lc := localCalls.Get().(*localCall)
 	ch, local := lc.ch, c.local
-	go func() {
+	localWorkers.Go(func() {
 		rec, err := local.InvokeLocal(ctx, msg)
 		inv.release(cost)
 		ch <- localResult{rec, err}
-	}()
+	})
 	lc.timer.Reset(wait)
 	var why error
 	select {
