@@ -121,7 +121,7 @@ func (inv *Invoker) fetchLoop(cons jetstream.Consumer, stop <-chan struct{}) {
 				return
 			}
 			slots <- struct{}{}
-			go func() {
+			workers.Go(func() {
 				defer func() {
 					<-slots
 					select {
@@ -130,7 +130,7 @@ func (inv *Invoker) fetchLoop(cons jetstream.Consumer, stop <-chan struct{}) {
 					}
 				}()
 				inv.async(m, ackWait)
-			}()
+			})
 		})
 		if err != nil {
 			inv.log.Warn("fetching async activations", "err", err)

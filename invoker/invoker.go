@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/gust-faas/gust/internal/bus"
+	"github.com/gust-faas/gust/internal/gopool"
 	"github.com/gust-faas/gust/runtimes"
 	"github.com/gust-faas/gust/whisk"
 )
@@ -215,14 +216,19 @@ func (inv *Invoker) drain(sub *nats.Subscription, stopFetch chan struct{}, fetch
 }
 
 // onInvoke is the NATS handler of the invoke subject; it hands each
-// request to its own goroutine, which the invoker waits for.
+// request to a goroutine of its own while it lasts (see workers), which the
+// invoker waits for.
 func (inv *Invoker) onInvoke(m *nats.Msg) {
 	if !inv.acts.enter() {
 		inv.respond(m, &bus.Result{V: bus.Version, Error: ErrShuttingDown.Error()})
 		return
 	}
-	go inv.invoke(m)
+	workers.Go(func() { inv.invoke(m) })
 }
+
+// workers run the activations: on goroutines that keep the stack the run
+// path grew, instead of growing a new one for each (see package gopool).
+var workers = gopool.New(10 * time.Second)
 
 // ID is the invoker's id, as in its heartbeats and invoke subject.
 func (inv *Invoker) ID() string { return inv.cfg.ID }
