@@ -45,9 +45,10 @@ var localCalls = sync.Pool{New: func() any {
 	return &localCall{ch: make(chan localResult, 1), timer: t}
 }}
 
-// localWorkers run the in-process activations: on goroutines that keep the
-// stack the invoker's call path grew (see package gopool).
-var localWorkers = gopool.New(10 * time.Second)
+// workers run the in-process activations and the queued ones: on
+// goroutines that keep the stack a call grew for the next call (see
+// package gopool).
+var workers = gopool.New(10 * time.Second)
 
 // errLocalRefused: the local invoker did not take the activation.
 var errLocalRefused = fmt.Errorf("local invoker refused the activation")
@@ -61,7 +62,7 @@ var errLocalRefused = fmt.Errorf("local invoker refused the activation")
 func (c *Controller) roundTripLocal(ctx context.Context, inv *invoker, cost int64, msg *bus.ActivationMessage, wait time.Duration) (*whisk.Activation, error) {
 	lc := localCalls.Get().(*localCall)
 	ch, local := lc.ch, c.local
-	localWorkers.Go(func() {
+	workers.Go(func() {
 		rec, err := local.InvokeLocal(ctx, msg)
 		inv.release(cost)
 		ch <- localResult{rec, err}

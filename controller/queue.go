@@ -192,10 +192,10 @@ func (c *Controller) composeLoop(ctx context.Context, cons jetstream.Consumer, s
 		err = jsq.Dispatch(batch, stop, func(m jetstream.Msg) {
 			slots <- struct{}{}
 			wg.Add(1)
-			go func() {
+			workers.Go(func() {
 				defer func() { <-slots; wg.Done() }()
 				c.process(ctx, m)
-			}()
+			})
 		})
 		if err != nil && !c.pause(stop, err) {
 			return
