@@ -379,6 +379,19 @@ const indexOf = Uint8Array.prototype.indexOf;
 const lastIndexOf = Uint8Array.prototype.lastIndexOf;
 let partial = null;
 function lines(buf, n) {
+  // The usual read is whole lines, most often one: decoded at once, the
+  // string's own search finds any other. The byte searches below are C++
+  // builtins, slower to enter than the string's: about 2% of the CPU of a
+  // rarely woken launcher (perf, 100 actions round robin).
+  if (partial === null && buf[n - 1] === 10) {
+    const s = buf.utf8Slice(0, n - 1);
+    let start = 0;
+    for (let nl = s.indexOf('\n'); nl >= 0; nl = s.indexOf('\n', start)) {
+      handle(s.slice(start, nl));
+      start = nl + 1;
+    }
+    return handle(start === 0 ? s : s.slice(start));
+  }
   // Both searches stay within buf[0, n): past n lie an earlier read's bytes,
   // up to 64 kB of them to scan for nothing.
   const last = lastIndexOf.call(buf, 10, n - 1);
