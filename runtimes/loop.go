@@ -58,8 +58,9 @@ type loopReply struct {
 
 // startLoop starts path with args in dir with the environment env, its
 // stdout and stderr being the proxy's. The launcher dies with the proxy
-// (Pdeathsig).
-func startLoop(path string, args []string, dir string, env []string) (*loop, error) {
+// (Pdeathsig) when pdeath is set; otherwise something else ends it (a
+// sandbox's pid namespace, see EnvAdopt).
+func startLoop(path string, args []string, dir string, env []string, pdeath bool) (*loop, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -78,7 +79,7 @@ func startLoop(path string, args []string, dir string, env []string) (*loop, err
 		cmd.Stdout = os.Stdout
 		cmd.Stderr = os.Stderr
 		cmd.ExtraFiles = []*os.File{outW}
-		cmd.SysProcAttr = childAttr()
+		cmd.SysProcAttr = childAttr(pdeath)
 		return cmd
 	})
 	inR.Close()

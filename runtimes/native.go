@@ -61,7 +61,7 @@ func (n *native) run(body, dst []byte) ([]byte, error) {
 		cmd.Stdin = bytes.NewReader(args)
 		cmd.Stdout = out
 		cmd.Stderr = os.Stderr
-		cmd.SysProcAttr = childAttr()
+		cmd.SysProcAttr = childAttr(true)
 		// A background process that keeps stdout open does not hold the run.
 		cmd.WaitDelay = time.Second
 		return cmd

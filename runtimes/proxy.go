@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,14 @@ const (
 	EnvSocket = "GUST_RUNTIME_SOCKET"
 	// EnvKind is the canonical kind the proxy runs (whisk.KindNode, ...).
 	EnvKind = "GUST_RUNTIME_KIND"
+	// EnvAdopt names a descriptor of a process that adopts the launcher: the
+	// linux sandbox's init, the pid namespace's reaper. Once the proxy has
+	// handed the launcher over, it writes the launcher's pid there and
+	// exits, as it has nothing left to serve: an idle sandbox then holds the
+	// init and the launcher only (the proxy's Go runtime was about 1.5 MB of
+	// a paused python sandbox's 5.4 MB, PSS). Without it the proxy stays,
+	// the launcher's parent, and the launcher dies with it (Pdeathsig).
+	EnvAdopt = "GUST_RUNTIME_ADOPT_FD"
 )
 
 // Bounds on request bodies.
@@ -62,9 +71,10 @@ func init() {
 // proxyMain is the entry point: Serve on $GUST_RUNTIME_SOCKET until SIGTERM.
 func proxyMain() {
 	socket, kind, launchers := os.Getenv(EnvSocket), os.Getenv(EnvKind), os.Getenv(EnvLaunchers)
-	os.Unsetenv(EnvSocket)
-	os.Unsetenv(EnvKind)
-	os.Unsetenv(EnvLaunchers)
+	adopt := adopter(os.Getenv(EnvAdopt))
+	for _, k := range []string{EnvSocket, EnvKind, EnvLaunchers, EnvAdopt} {
+		os.Unsetenv(k)
+	}
 	// One P: the proxy does little CPU work per call, and a single thread
 	// avoids cross-CPU wake-ups on the hot path (see limits.md B6).
 	if os.Getenv("GOMAXPROCS") == "" {
@@ -72,7 +82,7 @@ func proxyMain() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := serve(ctx, socket, kind, launchers); err != nil {
+	if err := serve(ctx, socket, kind, launchers, adopt); err != nil {
 		fmt.Fprintln(os.Stderr, "gust runtime:", err)
 		os.Exit(1)
 	}
@@ -98,6 +108,7 @@ type proxy struct {
 
 	pre    *loop // launcher started ahead of /init (node, python)
 	preErr error
+	adopt  *os.File // see EnvAdopt; nil: the proxy stays
 
 	initMu sync.Mutex
 	inited bool
@@ -115,12 +126,23 @@ type proxy struct {
 // the path is replaced. On return the launcher and every process it started
 // are killed and the work directory is gone.
 func Serve(ctx context.Context, socketPath string, kind string) error {
-	return serve(ctx, socketPath, kind, "")
+	return serve(ctx, socketPath, kind, "", nil)
+}
+
+// adopter opens the descriptor EnvAdopt names, nil when there is none.
+func adopter(v string) *os.File {
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return nil
+	}
+	syscall.CloseOnExec(fd) // not the launchers'
+	return os.NewFile(uintptr(fd), "adopter")
 }
 
 // serve is Serve with the directory of prepared launchers (EnvLaunchers),
-// "" for none.
-func serve(ctx context.Context, socketPath, kind, launchers string) error {
+// "" for none, and the adopter of a handed-over launcher (EnvAdopt), nil
+// for none.
+func serve(ctx context.Context, socketPath, kind, launchers string, adopt *os.File) error {
 	if socketPath == "" {
 		return errors.New("runtime proxy: no socket path")
 	}
@@ -137,7 +159,7 @@ func serve(ctx context.Context, socketPath, kind, launchers string) error {
 	if err != nil {
 		return err
 	}
-	p, err := newProxy(k, launchers)
+	p, err := newProxy(k, launchers, adopt)
 	if err != nil {
 		ln.Close()
 		return err
@@ -167,12 +189,12 @@ func listenUnix(path string) (net.Listener, error) {
 	return ln, nil
 }
 
-func newProxy(kind, launchers string) (*proxy, error) {
+func newProxy(kind, launchers string, adopt *os.File) (*proxy, error) {
 	dir, err := os.MkdirTemp("", "gust-runtime-")
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{kind: kind, dir: dir, env: cleanEnv(), conns: map[net.Conn]struct{}{}}
+	p := &proxy{kind: kind, dir: dir, env: cleanEnv(), conns: map[net.Conn]struct{}{}, adopt: adopt}
 	switch kind {
 	case whisk.KindNode:
 		p.prestart(p.launcher(launchers, launcherNodeFile, "launcher.js", launcherJS), interpreter(nodePath, "node"))
@@ -205,7 +227,7 @@ func (p *proxy) prestart(path string, bin string, flags ...string) {
 	if path == "" {
 		return
 	}
-	l, err := startLoop(bin, append(flags, path), p.dir, p.env)
+	l, err := startLoop(bin, append(flags, path), p.dir, p.env, p.adopt == nil)
 	if err != nil {
 		p.preErr = fmt.Errorf("cannot start the %s launcher: %v", p.kind, err)
 		return
@@ -576,6 +598,17 @@ func (p *proxy) handover(sc *srvConn) {
 		return
 	}
 	l.handedOver() // the message holds its own references to the pipes
+	if p.adopt != nil {
+		p.leave(l)
+	}
+}
+
+// leave ends the proxy after a handover, leaving its launcher to the
+// adopter (EnvAdopt). It exits at once: the usual end would kill the
+// launcher and remove the work directory that holds the action's code.
+func (p *proxy) leave(l *loop) {
+	fmt.Fprintf(p.adopt, "%d\n", l.cmd.Process.Pid)
+	os.Exit(0)
 }
 
 // isJSONObject reports whether b is valid JSON whose value is an object.
@@ -711,7 +744,7 @@ func (p *proxy) load(v *InitValue, raw []byte) (runner, error) {
 		if p.kind == whisk.KindBlackbox {
 			return &native{exe: exe, dir: dir, env: env}, nil
 		}
-		l, err := startLoop(exe, nil, dir, append(env, "OW_WAIT_FOR_ACK=1"))
+		l, err := startLoop(exe, nil, dir, append(env, "OW_WAIT_FOR_ACK=1"), p.adopt == nil)
 		if err != nil {
 			return nil, fmt.Errorf("The action could not be started: %v", err)
 		}

@@ -553,6 +553,7 @@ func (s *Sandbox) goAhead(syncW *os.File) error {
 		"LANG=C.UTF-8",
 		runtimes.EnvSocket + "=" + sockDirInside + "/" + socketName,
 		runtimes.EnvKind + "=" + s.spec.Kind,
+		fmt.Sprintf("%s=%d", runtimes.EnvAdopt, adoptFD),
 		reexec.Env(s.d.cfg.ProxyEntry),
 	}, s.d.cfg.Env...)
 	if s.d.launchers != "" {

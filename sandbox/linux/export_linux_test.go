@@ -2,6 +2,7 @@ package linux
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,4 +74,17 @@ func Limits(sb sandbox.Sandbox) map[string]string {
 		}
 	}
 	return out
+}
+
+// Procs lists the processes in sb's cgroup.
+func Procs(sb sandbox.Sandbox) []int {
+	b, _ := os.ReadFile(filepath.Join(sb.(*Sandbox).cg.pids, "cgroup.procs"))
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		var pid int
+		if _, err := fmt.Sscan(f, &pid); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

@@ -123,7 +123,7 @@ func sandboxInit() {
 	}
 	// The proxy starts now, as the unprivileged user, and waits for the
 	// go-ahead: its exec and the Go runtime's start are done before Start.
-	pid, goAhead, err := startProxy(&cfg)
+	pid, goAhead, adopt, err := startProxy(&cfg)
 	if err != nil {
 		fail(err)
 	}
@@ -160,7 +160,7 @@ func sandboxInit() {
 		os.Exit(125)
 	}
 	status.Close()
-	os.Exit(reap(pid))
+	os.Exit(reap(pid, adopt))
 }
 
 // awaitPlaced waits for msgPlaced; the end of the socket instead ends the
@@ -239,40 +239,43 @@ func prepare(cfg *initConfig) error {
 }
 
 // startProxy drops every privilege and starts the proxy: it runs in
-// Sandbox.Start, once the driver has put the init in its cgroups.
-func startProxy(cfg *initConfig) (pid, goAhead int, err error) {
+// Sandbox.Start, once the driver has put the init in its cgroups. It
+// returns the proxy's pid, the init's end of its go-ahead socket and the
+// read end of the pipe on which the proxy hands its launcher to the init
+// (adoptFD in the proxy, runtimes.EnvAdopt).
+func startProxy(cfg *initConfig) (pid, goAhead, adopt int, err error) {
 	if cfg.Network {
 		if err := sandboxSide(cfg.Addr, cfg.Gateway); err != nil {
-			return 0, -1, err
+			return 0, -1, -1, err
 		}
 	}
 	// Hide the host's cgroup paths.
 	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-		return 0, -1, fmt.Errorf("unshare cgroup namespace: %w", err)
+		return 0, -1, -1, fmt.Errorf("unshare cgroup namespace: %w", err)
 	}
 
 	// No capability can come back: empty the bounding and ambient sets.
 	// The proxy loses the rest when it changes uid.
 	last, err := lastCap()
 	if err != nil {
-		return 0, -1, err
+		return 0, -1, -1, err
 	}
 	for c := 0; c <= last; c++ {
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return 0, -1, fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
+			return 0, -1, -1, fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
 		}
 	}
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return 0, -1, fmt.Errorf("clearing ambient capabilities: %w", err)
+		return 0, -1, -1, fmt.Errorf("clearing ambient capabilities: %w", err)
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var caps [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &caps[0]); err != nil {
-		return 0, -1, fmt.Errorf("capget: %w", err)
+		return 0, -1, -1, fmt.Errorf("capget: %w", err)
 	}
 	caps[0].Inheritable, caps[1].Inheritable = 0, 0
 	if err := unix.Capset(&hdr, &caps[0]); err != nil {
-		return 0, -1, fmt.Errorf("clearing inheritable capabilities: %w", err)
+		return 0, -1, -1, fmt.Errorf("clearing inheritable capabilities: %w", err)
 	}
 	// The proxy and everything it starts are batch tasks: a sandbox woken
 	// by the invoker's write does not preempt the invoker before it is done
@@ -284,14 +287,14 @@ func startProxy(cfg *initConfig) (pid, goAhead int, err error) {
 	// needs no privilege.
 	batch := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_BATCH}
 	if err := unix.SchedSetAttr(0, &batch, 0); err != nil {
-		return 0, -1, fmt.Errorf("sched_setattr SCHED_BATCH: %w", err)
+		return 0, -1, -1, fmt.Errorf("sched_setattr SCHED_BATCH: %w", err)
 	}
 	prog, err := seccompProgram()
 	if err != nil {
-		return 0, -1, err
+		return 0, -1, -1, err
 	}
 	if err := installSeccomp(prog); err != nil {
-		return 0, -1, err
+		return 0, -1, -1, err
 	}
 
 	// The proxy waits on its end of a socket pair for the go-ahead, which
@@ -299,13 +302,19 @@ func startProxy(cfg *initConfig) (pid, goAhead int, err error) {
 	// internal/reexec); until then it knows only its entry point.
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return 0, -1, fmt.Errorf("the proxy's go-ahead socket: %w", err)
+		return 0, -1, -1, fmt.Errorf("the proxy's go-ahead socket: %w", err)
 	}
 	defer unix.Close(pair[1])
+	var adoptPipe [2]int
+	if err := unix.Pipe2(adoptPipe[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(pair[0])
+		return 0, -1, -1, fmt.Errorf("the proxy's adoption pipe: %w", err)
+	}
+	defer unix.Close(adoptPipe[1])
 	pid, err = syscall.ForkExec(exeInside, []string{"gust-" + cfg.Entry}, &syscall.ProcAttr{
 		Dir:   "/tmp",
 		Env:   []string{reexec.Env(cfg.Entry), goahead.EnvFD + "=3"},
-		Files: []uintptr{0, 1, 2, uintptr(pair[1])},
+		Files: []uintptr{0, 1, 2, uintptr(pair[1]), uintptr(adoptPipe[1])}, // adoptFD = 4
 		Sys: &syscall.SysProcAttr{
 			Credential: &syscall.Credential{Uid: sandboxUID, Gid: sandboxUID, Groups: []uint32{}},
 			Setsid:     true,
@@ -313,12 +322,13 @@ func startProxy(cfg *initConfig) (pid, goAhead int, err error) {
 	})
 	if err != nil {
 		unix.Close(pair[0])
-		return 0, -1, fmt.Errorf("starting the runtime proxy: %w", err)
+		unix.Close(adoptPipe[0])
+		return 0, -1, -1, fmt.Errorf("starting the runtime proxy: %w", err)
 	}
 	// The init keeps uid 0 of the namespace but needs no capability to reap.
 	caps = [2]unix.CapUserData{}
 	_ = unix.Capset(&hdr, &caps[0])
-	return pid, pair[0], nil
+	return pid, pair[0], adoptPipe[0], nil
 }
 
 // openSelf opens this binary through this mount namespace (a bind mount
@@ -353,26 +363,62 @@ func lastCap() (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
+// adoptFD is the proxy's end of the adoption pipe (runtimes.EnvAdopt).
+const adoptFD = 4
+
 // reap waits for every child (orphans are re-parented to pid 1) and returns
-// the proxy's exit status once it exits.
-func reap(proxy int) int {
+// the exit status of the sandbox's main process once it exits: the proxy,
+// or the launcher the proxy left to the init after handing it over (its pid
+// comes on adopt as the proxy exits). A launcher already gone by then (the
+// proxy reaped it) leaves no child: that ends the init with status 0.
+func reap(main, adopt int) int {
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, 0, nil)
 		if err == unix.EINTR {
 			continue
 		}
+		if err == unix.ECHILD && adopt < 0 {
+			return 0
+		}
 		if err != nil {
 			return 125
 		}
-		if pid != proxy {
+		if pid != main {
 			continue
+		}
+		if adopt >= 0 && ws.Exited() && ws.ExitStatus() == 0 {
+			next := adopted(adopt)
+			unix.Close(adopt)
+			adopt = -1
+			if next > 0 {
+				main = next
+				continue
+			}
 		}
 		if ws.Signaled() {
 			return 128 + int(ws.Signal())
 		}
 		return ws.ExitStatus()
 	}
+}
+
+// adopted reads the pid a proxy that exited left on the adoption pipe, 0
+// for none.
+func adopted(fd int) int {
+	var buf [32]byte
+	n, err := unix.Read(fd, buf[:])
+	for err == unix.EINTR {
+		n, err = unix.Read(fd, buf[:])
+	}
+	if err != nil || n <= 0 {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
+	if err != nil || pid <= 1 {
+		return 0
+	}
+	return pid
 }
 
 // mountFlags maps statfs flags to the mount flags a bind remount must keep:

@@ -3,8 +3,11 @@ package linux_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,6 +72,51 @@ func TestRealRuntimes(t *testing.T) {
 			if !strings.Contains(out.String(), "log from") {
 				t.Errorf("the action's log did not reach Stdout: %q", out.String())
 			}
+			handedOver(t, sb, c, filepath.Base(tc.interpreter))
 		})
+	}
+}
+
+// handedOver: once the proxy has handed its launcher over, it leaves it to
+// the init and exits (runtimes.EnvAdopt). The launcher serves direct runs
+// with the init as its only company, and its end is the sandbox's.
+func handedOver(t *testing.T, sb sandbox.Sandbox, c *runtimes.Client, interpreter string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := c.Handover(ctx)
+	if err != nil {
+		t.Fatalf("Handover: %v", err)
+	}
+	defer d.Close()
+	var procs []int
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if procs = linux.Procs(sb); len(procs) == 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	launcher := 0
+	for _, pid := range procs {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(b)) == interpreter {
+			launcher = pid
+		}
+	}
+	if len(procs) != 2 || launcher == 0 {
+		t.Fatalf("processes after the handover: %v, want the init and the %s launcher", procs, interpreter)
+	}
+	res, err := d.Run(ctx, &runtimes.RunRequest{Value: json.RawMessage(`{"name":"direct"}`), ActivationID: "a2"})
+	if err != nil || !strings.Contains(string(res.Body), "hello direct") {
+		t.Fatalf("a direct run after the proxy left: %s, %v", res.Body, err)
+	}
+	if err := syscall.Kill(launcher, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sb.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sandbox outlived its launcher by 5 s")
+	}
+	if r := sb.(sandbox.ExitReporter).ExitReason(); !strings.Contains(r, "killed") {
+		t.Errorf("ExitReason() = %q, want the launcher's kill", r)
 	}
 }
