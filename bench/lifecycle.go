@@ -193,10 +193,11 @@ func (r *runner) density(ctx context.Context) ([]Result, error) {
 	before.Histogram, before.CDF = nil, nil
 
 	local := r.gustPID != 0 // the started gust up: its sandboxes can be read
-	// The sandboxes there before, by init pid, with their process counts.
-	// One that has more processes since was a shell (an init and a proxy
-	// waiting, linux driver) that became one of the actions' sandboxes.
-	known := map[int]int{}
+	// The sandboxes there before, by init pid. One with a process it did
+	// not have then was a shell (an init and a proxy waiting, linux driver)
+	// that became one of the actions' sandboxes; one since paused, a stem
+	// cell that did.
+	known := map[int]sandboxMem{}
 	var availBefore int64
 	if local {
 		mems, err := sandboxMems(procRoot, cgroupRoot, r.gustPID)
@@ -204,7 +205,7 @@ func (r *runner) density(ctx context.Context) ([]Result, error) {
 			return nil, fmt.Errorf("%w: reading the sandboxes: %v", ErrSetup, err)
 		}
 		for _, m := range mems {
-			known[m.pid] = m.procs
+			known[m.pid] = m
 		}
 		if availBefore, err = memAvailableKB(procRoot); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrSetup, err)
@@ -290,10 +291,21 @@ func (r *runner) density(ctx context.Context) ([]Result, error) {
 }
 
 // preexisting tells whether m was there, as it is, before the density
-// scenario's actions were created.
-func preexisting(known map[int]int, m sandboxMem) bool {
-	procs, ok := known[m.pid]
-	return ok && m.procs <= procs
+// scenario's actions were created: no process of it is new, and it is
+// paused or not as it was. Counting processes is not enough: once a shell
+// runs an action, its proxy hands the launcher to the init and exits, and
+// two processes are two again.
+func preexisting(known map[int]sandboxMem, m sandboxMem) bool {
+	was, ok := known[m.pid]
+	if !ok || m.paused != was.paused {
+		return false
+	}
+	for _, pid := range m.members {
+		if !slices.Contains(was.members, pid) {
+			return false
+		}
+	}
+	return true
 }
 
 // summarizeMem sums up the sandboxes' memory.

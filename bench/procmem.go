@@ -13,10 +13,11 @@ import (
 // sandboxMem is the memory of one sandbox: the sum of the proportional set
 // sizes (PSS, from /proc/<pid>/smaps_rollup) of every process in it.
 type sandboxMem struct {
-	pid    int   // the sandbox's first process: a child of the gust process
-	procs  int   // processes in the sandbox (its subtree)
-	pssKB  int64 // their PSS summed
-	paused bool  // its first process is frozen (cgroup freezer) or stopped
+	pid     int   // the sandbox's first process: a child of the gust process
+	procs   int   // processes in the sandbox (its subtree)
+	members []int // their pids
+	pssKB   int64 // their PSS summed
+	paused  bool  // its first process is frozen (cgroup freezer) or stopped
 }
 
 // procInfo is what the density scenario reads of one process.
@@ -187,6 +188,7 @@ func sandboxMems(proc, cgroupRoot string, parent int) ([]sandboxMem, error) {
 			if kb, ok := parseKB(b, "Pss"); ok {
 				m.pssKB += kb
 				m.procs++
+				m.members = append(m.members, pid)
 			}
 		}
 		out = append(out, m)

@@ -85,18 +85,24 @@ func TestFmtKB(t *testing.T) {
 }
 
 // TestPreexisting: a sandbox there before the density scenario's actions
-// is left out, unless it gained processes since (a shell, an init and a
-// proxy, that became one of the actions' sandboxes).
+// is left out, unless it has a process it did not have (a shell, an init
+// and a proxy, that became one of the actions' sandboxes, whose proxy may
+// have left its launcher to the init since) or was paused since.
 func TestPreexisting(t *testing.T) {
-	known := map[int]int{10: 3, 20: 2}
+	known := map[int]sandboxMem{
+		10: {pid: 10, members: []int{10, 11, 12}}, // a stem cell
+		20: {pid: 20, members: []int{20, 21}},     // a shell
+	}
 	for _, tc := range []struct {
 		m    sandboxMem
 		want bool
 	}{
-		{sandboxMem{pid: 10, procs: 3}, true},  // a stem cell, as it was
-		{sandboxMem{pid: 20, procs: 2}, true},  // a shell still waiting
-		{sandboxMem{pid: 20, procs: 3}, false}, // the shell, now an action's sandbox
-		{sandboxMem{pid: 30, procs: 3}, false}, // new
+		{sandboxMem{pid: 10, members: []int{10, 11, 12}}, true},            // the stem cell, as it was
+		{sandboxMem{pid: 10, members: []int{10, 12}, paused: true}, false}, // the stem cell, taken and paused
+		{sandboxMem{pid: 20, members: []int{20, 21}}, true},                // the shell still waiting
+		{sandboxMem{pid: 20, members: []int{20, 21, 22}}, false},           // the shell, running an action
+		{sandboxMem{pid: 20, members: []int{20, 22}, paused: true}, false}, // the same, its proxy gone
+		{sandboxMem{pid: 30, members: []int{30, 31}}, false},               // new
 	} {
 		if got := preexisting(known, tc.m); got != tc.want {
 			t.Errorf("preexisting(%+v) = %v, want %v", tc.m, got, tc.want)
