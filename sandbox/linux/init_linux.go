@@ -26,7 +26,9 @@ import (
 // go-ahead, and reports msgReady. In Sandbox.Start it passes the go-ahead
 // (the proxy's environment and the sandbox's output) on to the proxy,
 // reports msgStarted and stays as pid 1 to reap orphans; it exits with the
-// proxy's status, which ends the pid namespace and kills whatever is left.
+// status of the sandbox's main process (the proxy, or the launcher the
+// proxy left to it, see reap), which ends the pid namespace and kills
+// whatever is left.
 // A failure is reported as "error: ...\n".
 const initEntry = "sandbox-init"
 
