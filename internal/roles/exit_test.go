@@ -2,12 +2,10 @@ package roles
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/gust-faas/gust/client"
-	"github.com/gust-faas/gust/sandbox/linux"
 	"github.com/gust-faas/gust/whisk"
 )
 
@@ -17,15 +15,7 @@ import (
 // the first run; had it stayed, the sandbox would have lived on without a
 // launcher and failed the next activation with a developer error.)
 func TestActionExitsAfterResult(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("linux sandboxes need root")
-	}
-	if err := linux.Available(); err != nil {
-		t.Skipf("the linux sandbox driver cannot run on this host: %v", err)
-	}
-	cfg := testConfig(t)
-	cfg.Sandbox = "linux"
-	c := startUp(t, cfg)
+	c := startLinuxUp(t, testConfig(t))
 	code := `function main(p) { setTimeout(() => process.exit(3), 20); return {n: p.n}; }`
 	ap := &client.ActionPut{Exec: &whisk.Exec{Kind: "nodejs:20", Code: code}}
 	if _, err := c.PutAction(context.Background(), "exits", ap, true); err != nil {

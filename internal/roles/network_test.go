@@ -13,23 +13,30 @@ import (
 	"github.com/gust-faas/gust/whisk"
 )
 
-// TestNetworkAnnotation: on the linux driver an action has no network
-// unless it carries the network annotation; with it, its sandbox gets
-// eth0 (sandbox/linux's TestSandboxNetwork checks where that leads), and
-// its loopback is still its own, empty one.
-func TestNetworkAnnotation(t *testing.T) {
+// startLinuxUp starts gust up with cfg on the linux sandbox driver, or
+// skips the test where that driver cannot run.
+func startLinuxUp(t *testing.T, cfg Config) *client.Client {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("linux sandboxes need root")
 	}
 	if err := linux.Available(); err != nil {
 		t.Skipf("the linux sandbox driver cannot run on this host: %v", err)
 	}
+	cfg.Sandbox = "linux"
+	return startUp(t, cfg)
+}
+
+// TestNetworkAnnotation: on the linux driver an action has no network
+// unless it carries the network annotation; with it, its sandbox gets
+// eth0 (sandbox/linux's TestSandboxNetwork checks where that leads), and
+// its loopback is still its own, empty one.
+func TestNetworkAnnotation(t *testing.T) {
 	if _, err := exec.LookPath("nft"); err != nil {
 		t.Skip("sandbox egress needs the nft command (Debian package nftables)")
 	}
 	cfg := testConfig(t)
-	cfg.Sandbox = "linux"
-	c := startUp(t, cfg)
+	c := startLinuxUp(t, cfg)
 	code := `import socket
 
 def main(args):
