@@ -155,9 +155,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.addrMu.Lock()
 	g.addr = ln.Addr()
 	g.addrMu.Unlock()
+	tl := newListener(ln)
 
 	served := make(chan error, 1)
-	go func() { served <- g.app.Listener(ln) }() // owned here: Run waits for it below
+	go func() { served <- g.app.Listener(tl) }() // owned here: Run waits for it below
 	close(g.ready)
 	g.log.Info("gateway listening", "addr", ln.Addr().String())
 
@@ -168,6 +169,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), g.cfg.ShutdownTimeout)
 	defer cancel()
+	tl.Close()
+	tl.closeUnused()
 	err = g.app.ShutdownWithContext(shutCtx)
 	g.cancelReq() // whatever still runs gives up now
 	if serr := <-served; serr != nil && err == nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -291,4 +292,41 @@ func decodeJSON(t *testing.T, raw []byte) any {
 		t.Fatalf("decode %s: %v", raw, err)
 	}
 	return v
+}
+
+// TestRunStopsWithSpareConnection: a connection that never sent a request
+// (a browser opens spare ones) does not hold the stop for ShutdownTimeout;
+// fasthttp alone waits for it as for a request being served.
+func TestRunStopsWithSpareConnection(t *testing.T) {
+	st := firstStore(t)
+	h := newHarness(t, st, Config{Listen: "127.0.0.1:0", ShutdownTimeout: 20 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.gw.Run(ctx) }()
+	select {
+	case <-h.gw.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	spare, err := net.Dial("tcp", h.gw.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.Close()
+	time.Sleep(50 * time.Millisecond) // accepted and being served
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run after cancel: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run still waits for the spare connection 15 s after cancel")
+	}
+	t.Logf("stopped in %v", time.Since(start))
+	spare.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := spare.Read(make([]byte, 1)); err == nil {
+		t.Errorf("the spare connection is still open: read %d bytes", n)
+	}
 }
