@@ -4,6 +4,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // listener keeps the connections the gateway accepted, so that a stop can
@@ -43,14 +44,17 @@ func (l *listener) Close() error {
 	return l.closed
 }
 
-// closeUnused closes the connections that have not sent a byte, and have
+// closeUnused ends the connections that have not sent a byte, and have
 // none waiting to be read. Call it after Close: no connection comes after.
 func (l *listener) closeUnused() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for c := range l.conns {
 		if !c.used.Load() && !pending(c.Conn) {
-			c.Conn.Close() // its reader sees the error and lets go of it
+			// A read timeout, not a close: fasthttp answers it with a quiet
+			// 408 and lets go, where a closed connection is an error it
+			// hands to the error handler as a failed request.
+			c.Conn.SetReadDeadline(time.Now())
 		}
 	}
 }
