@@ -238,19 +238,37 @@ func TestStatusMapping(t *testing.T) {
 	}
 }
 
-func TestRunServesAndStops(t *testing.T) {
-	st := firstStore(t)
-	h := newHarness(t, st, Config{Listen: "127.0.0.1:0"})
+// startRun runs gw until stop cancels its context; stop returns what Run
+// returned, and fails the test if Run has not returned within wait.
+func startRun(t *testing.T, gw *Gateway) (ctx context.Context, stop func(wait time.Duration) error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- h.gw.Run(ctx) }()
+	go func() { done <- gw.Run(ctx) }()
 	select {
-	case <-h.gw.Ready():
+	case <-gw.Ready():
 	case err := <-done:
 		t.Fatalf("Run: %v", err)
 	case <-time.After(5 * time.Second):
 		t.Fatal("not ready after 5s")
 	}
+	return ctx, func(wait time.Duration) error {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(wait):
+			t.Fatalf("Run has not returned %v after cancel", wait)
+			return nil
+		}
+	}
+}
+
+func TestRunServesAndStops(t *testing.T) {
+	st := firstStore(t)
+	h := newHarness(t, st, Config{Listen: "127.0.0.1:0"})
+	ctx, stop := startRun(t, h.gw)
 	req, _ := http.NewRequest("GET", "http://"+h.gw.Addr().String()+"/api/v1/namespaces", nil)
 	req.Header.Set("Authorization", guestAuth)
 	res, err := http.DefaultClient.Do(req)
@@ -268,14 +286,8 @@ func TestRunServesAndStops(t *testing.T) {
 	if err := h.gw.Run(ctx); err == nil {
 		t.Error("second Run succeeded")
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run after cancel: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Run did not return after cancel")
+	if err := stop(15 * time.Second); err != nil {
+		t.Fatalf("Run after cancel: %v", err)
 	}
 }
 
@@ -306,14 +318,7 @@ func TestRunStopsWithSpareConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- gw.Run(ctx) }()
-	select {
-	case <-gw.Ready():
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
+	_, stop := startRun(t, gw)
 	spare, err := net.Dial("tcp", gw.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -321,14 +326,8 @@ func TestRunStopsWithSpareConnection(t *testing.T) {
 	defer spare.Close()
 	time.Sleep(50 * time.Millisecond) // accepted and being served
 	start := time.Now()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run after cancel: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Run still waits for the spare connection 15 s after cancel")
+	if err := stop(15 * time.Second); err != nil { // the spare connection held it for ShutdownTimeout (20 s)
+		t.Fatalf("Run after cancel: %v", err)
 	}
 	t.Logf("stopped in %v", time.Since(start))
 	spare.SetReadDeadline(time.Now().Add(5 * time.Second))
