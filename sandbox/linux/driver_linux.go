@@ -176,8 +176,8 @@ func New(cfg Config) (*Driver, error) {
 	}
 	d := &Driver{
 		cfg: cfg, log: log.With("driver", "linux"), cg: cg, nets: nets,
-		shells:    newShellPool("shell", false, cfg.Shells, false),
-		netShells: newShellPool("netshell", true, min(cfg.Shells, maxNetShells), true),
+		shells:    newShellPool("shell", false, cfg.Shells),
+		netShells: newShellPool("netshell", true, min(cfg.Shells, maxNetShells)),
 	}
 	// The init binds its own binary into the sandbox and starts the proxy
 	// from it: the sandbox binary must hold both.

@@ -66,10 +66,12 @@ var shellRefillDelay = 100 * time.Millisecond
 // maxNetShells caps the networked pool: fewer actions ask for a network.
 const maxNetShells = 2
 
-func newShellPool(name string, network bool, n int, lazy bool) *shellPool {
+// newShellPool makes a pool of up to n shells. The networked one waits for
+// its first use (see use) before it builds any.
+func newShellPool(name string, network bool, n int) *shellPool {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &shellPool{name: name, network: network, max: max(n, 0), ctx: ctx, cancel: cancel}
-	if !lazy {
+	if !network {
 		p.want = p.max
 	}
 	return p
