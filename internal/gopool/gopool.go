@@ -91,8 +91,8 @@ func (p *Pool) sweep() {
 	p.mu.Unlock()
 }
 
-// Idle reports how many goroutines wait for work.
-func (p *Pool) Idle() int {
+// idleCount reports how many goroutines wait for work.
+func (p *Pool) idleCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.idle)

@@ -27,7 +27,7 @@ func TestReusesGoroutines(t *testing.T) {
 			close(done)
 		})
 		<-done
-		for p.Idle() == 0 { // the worker parks after f returns
+		for p.idleCount() == 0 { // the worker parks after f returns
 			runtime.Gosched()
 		}
 	}
@@ -54,9 +54,9 @@ func TestNeverWaitsForABusyOne(t *testing.T) {
 	started.Wait() // all four run at once: none waited for another
 	close(release)
 	deadline := time.Now().Add(5 * time.Second)
-	for p.Idle() != 4 {
+	for p.idleCount() != 4 {
 		if time.Now().After(deadline) {
-			t.Fatalf("Idle() = %d after the four returned, want 4", p.Idle())
+			t.Fatalf("idleCount() = %d after the four returned, want 4", p.idleCount())
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -72,9 +72,9 @@ func TestIdleOnesEnd(t *testing.T) {
 	}
 	wg.Wait()
 	deadline := time.Now().Add(5 * time.Second)
-	for p.Idle() > 0 || runtime.NumGoroutine() > before {
+	for p.idleCount() > 0 || runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
-			t.Fatalf("after the idle timeout: %d idle, %d goroutines (%d before)", p.Idle(), runtime.NumGoroutine(), before)
+			t.Fatalf("after the idle timeout: %d idle, %d goroutines (%d before)", p.idleCount(), runtime.NumGoroutine(), before)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
