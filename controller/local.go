@@ -55,10 +55,11 @@ var errLocalRefused = fmt.Errorf("local invoker refused the activation")
 
 // roundTripLocal runs msg on the local invoker inv, on which the caller
 // booked cost, and waits up to wait for the record. The activation runs on
-// a goroutine of its own while it lasts, bounded by the invoker (its drain aborts what is left),
-// and releases the booking when it really ends, whether or not anybody
-// still waits: the in-process counterpart of the mux's late-reply
-// accounting. The errors are the mux's: errWaitElapsed, errStopped, ctx's.
+// a goroutine of its own while it lasts (one of workers), bounded by the
+// invoker (its drain aborts what is left), and releases the booking when it
+// really ends, whether or not anybody still waits: the in-process
+// counterpart of the mux's late-reply accounting. The errors are the mux's:
+// errWaitElapsed, errStopped, ctx's.
 func (c *Controller) roundTripLocal(ctx context.Context, inv *invoker, cost int64, msg *bus.ActivationMessage, wait time.Duration) (*whisk.Activation, error) {
 	lc := localCalls.Get().(*localCall)
 	ch, local := lc.ch, c.local
