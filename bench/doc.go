@@ -3,7 +3,8 @@
 // it, and reports latency percentiles, throughput, errors and cold starts
 // for a set of scenarios:
 //
-//	warm        one client, blocking no-op invocations of one warm action
+//	warm        one client, blocking no-op invocations of one warm action;
+//	            then the same spaced, one call 10 ms after each answer
 //	throughput  N clients (default 8 and 32) on one action
 //	cold        first invocation of new actions, per runtime kind
 //	prewarm     first invocation of new actions served by stem cells
@@ -31,7 +32,11 @@
 // trip to a trivial Go server, a raw NATS request-reply on an embedded
 // nats-server, a direct run on a warm runtime (the launcher's pipes, as the
 // invoker runs it), and the cold start of a bare runtime proxy per kind.
-// Results are shown as ratios to that floor.
+// Results are shown as ratios to that floor. The spaced warm calls have a
+// floor of their own, the raw HTTP round trip with the same pause: a call
+// to a machine gone idle costs more than one back to back (on our VMs,
+// whose idle CPUs halt without polling, several times more), and that is
+// the machine's, not the platform's.
 //
 // By default the tool starts `gust up` as a child process of the gust binary
 // (so the load generator is a separate process, as for real users) on free

@@ -19,7 +19,15 @@ const (
 	floorNATS   = "nats"
 	floorRun    = "run"
 	floorInvoke = "invoke" // http + nats + run
+	// floorSpaced is the raw HTTP round trip with a pause of spacedPause
+	// before each request, the floor of the warm scenario's spaced part.
+	floorSpaced = "http-spaced"
 )
+
+// spacedPause is the time between an answer and the next request in the
+// warm scenario's spaced part and its floor: long enough for the machine
+// to go idle in between.
+const spacedPause = 10 * time.Millisecond
 
 // floorCold names the cold-start floor of a kind: "cold-nodejs".
 func floorCold(kind string) string { return "cold-" + family(kind) }
@@ -34,9 +42,15 @@ func (r *runner) measureFloor(ctx context.Context) []FloorPart {
 	r.prog.Scenario("floor")
 	d := r.cfg.FloorDuration
 	var parts []FloorPart
-	parts = append(parts, measureHTTPFloor(ctx, 1, d, r.phase))
+	parts = append(parts, measureHTTPFloor(ctx, 1, 0, d, r.phase))
+	if r.cfg.has("warm") {
+		p := measureHTTPFloor(ctx, 1, spacedPause, d, r.phase)
+		p.Name = floorSpaced
+		p.Description = fmt.Sprintf("the same, one call %s after the answer to the last: what a call costs this machine once it has gone idle", fmtDur(spacedPause))
+		parts = append(parts, p)
+	}
 	if c := maxClients(r.cfg); c > 1 {
-		p := measureHTTPFloor(ctx, c, d, r.phase)
+		p := measureHTTPFloor(ctx, c, 0, d, r.phase)
 		p.Name = fmt.Sprintf("http-c%d", c)
 		p.Description = fmt.Sprintf("the same with %d clients: the load generator's capacity (client and server share the CPUs)", c)
 		parts = append(parts, p)
@@ -96,8 +110,9 @@ func sumFloor(parts []FloorPart) FloorPart {
 }
 
 // measureHTTPFloor times the load generator against a trivial Go net/http
-// server in another process, with the same request an invocation sends.
-func measureHTTPFloor(ctx context.Context, clients int, d time.Duration, phase func(string, time.Duration, counter)) FloorPart {
+// server in another process, with the same request an invocation sends;
+// each client waits pause after each answer.
+func measureHTTPFloor(ctx context.Context, clients int, pause, d time.Duration, phase func(string, time.Duration, counter)) FloorPart {
 	part := FloorPart{Name: floorHTTP, Clients: clients, Description: "raw HTTP round trip: this load generator to a trivial Go net/http server in another process"}
 	srv, err := startFloorServer()
 	if err != nil {
@@ -107,7 +122,7 @@ func measureHTTPFloor(ctx context.Context, clients int, d time.Duration, phase f
 	defer srv.Close()
 	ep, _ := newEndpoint("http://"+srv.addr, "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:key", false)
 	req := &request{raw: ep.request("POST", invokePath("noop", true), []byte("{}")), expect: 200}
-	lr := runPlan(ctx, ep, plan{clients: clients, warmup: min(d/4, 500*time.Millisecond), duration: d, pick: constant(req)}, phase)
+	lr := runPlan(ctx, ep, plan{clients: clients, warmup: min(d/4, 500*time.Millisecond), duration: d, pause: pause, pick: constant(req)}, phase)
 	res := newResult(part.Name, "", clients, &lr, 0)
 	part.Latency, part.Throughput = res.Latency, res.Throughput
 	if res.Errors > 0 {

@@ -11,7 +11,7 @@ import (
 
 func TestHTTPFloor(t *testing.T) {
 	for _, clients := range []int{1, 4} {
-		p := measureHTTPFloor(context.Background(), clients, 300*time.Millisecond, func(string, time.Duration, counter) {})
+		p := measureHTTPFloor(context.Background(), clients, 0, 300*time.Millisecond, func(string, time.Duration, counter) {})
 		if p.Error != "" {
 			t.Fatalf("http floor with %d clients: %s", clients, p.Error)
 		}

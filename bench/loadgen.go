@@ -41,6 +41,10 @@ type plan struct {
 	// cpu, if set, samples CPU use at the start and the end of the
 	// measured phase.
 	cpu func() cpuSample
+	// pause, if set, is how long a client waits after each answer before
+	// its next request: a spaced load, as of an action called now and then
+	// rather than back to back.
+	pause time.Duration
 }
 
 // worker is one client of a plan. Its fields are written by its own
@@ -219,7 +223,10 @@ func runPlan(ctx context.Context, ep *endpoint, p plan, phase func(name string, 
 // loop is one client: request, answer, record, until the end.
 func (w *worker) loop(p *plan, measure, end time.Time, stop *atomic.Bool) {
 	firstDone := false
-	for !stop.Load() {
+	for i := 0; !stop.Load(); i++ {
+		if p.pause > 0 && i > 0 {
+			time.Sleep(p.pause)
+		}
 		t0 := time.Now()
 		if !t0.Before(end) {
 			return

@@ -109,6 +109,25 @@ func TestRunPlanAbortsHungRequests(t *testing.T) {
 	}
 }
 
+func TestRunPlanPause(t *testing.T) {
+	var n atomic.Int64
+	ep, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Write([]byte("{}"))
+	})
+	req := &request{raw: ep.request("POST", "/", []byte("{}")), expect: 200}
+	const pause, d = 20 * time.Millisecond, 200 * time.Millisecond
+	lr := runPlan(context.Background(), ep, plan{clients: 1, duration: d, pause: pause, pick: constant(req)}, nil)
+	// Back to back, a local server answers thousands in 200ms; with the
+	// pause a client starts at most one request per pause.
+	if got, most := n.Load(), int64(d/pause)+1; got > most || got < 2 {
+		t.Errorf("%d requests in %v with a %v pause, want 2 to %d", got, d, pause, most)
+	}
+	if len(lr.classes[0].lat) != int(n.Load()) {
+		t.Errorf("recorded %d of %d answers", len(lr.classes[0].lat), n.Load())
+	}
+}
+
 func TestRunPlanCanceled(t *testing.T) {
 	ep, _ := server(t, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) })
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

@@ -234,10 +234,29 @@ func (r *runner) warm(ctx context.Context) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	lr := runPlan(ctx, r.ep, r.plan(1, r.cfg.Warmup, r.cfg.Duration, constant(r.invokeRequest(name, 0))), r.phase)
+	req := r.invokeRequest(name, 0)
+	lr := runPlan(ctx, r.ep, r.plan(1, r.cfg.Warmup, r.cfg.Duration, constant(req)), r.phase)
 	res := newResult("warm", "1 client, blocking no-op invocations of one warm "+family(r.cfg.Kind)+" action through the HTTP API", 1, &lr, 0)
 	res.compare(floorInvoke, r.floor)
+	if ctx.Err() == nil {
+		res.Parts = []Result{r.spaced(ctx, req)}
+	}
 	return []Result{res}, nil
+}
+
+// spaced calls the warm action again, one call spacedPause after the answer
+// to the last: an action called now and then rather than back to back. The
+// machine goes idle between the calls, and each call pays for waking it (on
+// a VM, the CPUs' halts and wake-ups) and for caches other work has
+// emptied; the http-spaced floor is what the same spacing costs a trivial
+// HTTP server.
+func (r *runner) spaced(ctx context.Context, req *request) Result {
+	r.prog.Step(fmt.Sprintf("one call every %s", fmtDur(spacedPause)))
+	lr := runPlan(ctx, r.ep, plan{clients: 1, warmup: r.cfg.Warmup, duration: r.cfg.Duration, pause: spacedPause, pick: constant(req)}, r.phase)
+	part := newResult("spaced", fmt.Sprintf("the same, one call %s after the answer to the last", fmtDur(spacedPause)), 1, &lr, 0)
+	part.Histogram, part.CDF, part.Timeline = nil, nil, nil
+	part.compare(floorSpaced, r.floor)
+	return part
 }
 
 // throughput: N clients on one action, for each N.

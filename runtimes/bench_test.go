@@ -136,6 +136,30 @@ func BenchmarkWarmRun(b *testing.B) {
 	}
 }
 
+// BenchmarkWarmRunSpaced is BenchmarkWarmRun with 10 ms of idle before
+// each call (not timed): a launcher called now and then, woken on a machine
+// that has gone idle. Compare with BenchmarkWarmRun in the same run:
+//
+//	go test ./runtimes -run '^$' -bench 'WarmRun(Spaced)?/(nodejs|python)' -count 5
+func BenchmarkWarmRunSpaced(b *testing.B) {
+	for _, kind := range []string{whisk.KindNode, whisk.KindPython} {
+		b.Run(kind, func(b *testing.B) {
+			p := startEcho(b, kind)
+			req := runReq(benchPayload)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
+			for b.Loop() {
+				b.StopTimer()
+				time.Sleep(10 * time.Millisecond)
+				b.StartTimer()
+				if res, err := p.client.Run(ctx, req); err != nil || !res.Success() {
+					b.Fatalf("%+v %v", res, err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkWarmRunNetHTTP is BenchmarkWarmRun's go case with net/http's
 // client instead of Client, for comparison.
 func BenchmarkWarmRunNetHTTP(b *testing.B) {
