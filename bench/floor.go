@@ -19,8 +19,9 @@ const (
 	floorNATS   = "nats"
 	floorRun    = "run"
 	floorInvoke = "invoke" // http + nats + run
-	// floorSpaced is the raw HTTP round trip with a pause of spacedPause
-	// before each request, the floor of the warm scenario's spaced part.
+	// floorSpaced is the raw HTTP round trip, each request spacedPause
+	// after the answer to the last: the floor of the warm scenario's spaced
+	// part.
 	floorSpaced = "http-spaced"
 )
 
