@@ -54,6 +54,10 @@ type Config struct {
 	Floor         bool
 	FloorDuration time.Duration
 
+	// Repeat runs the whole selection this many times, each against a
+	// fresh gust up when the tool starts one, and sums the targets up.
+	Repeat int
+
 	JSON   string
 	Plots  string
 	Record string
@@ -119,6 +123,7 @@ func ParseConfig(args []string, out io.Writer) (Config, error) {
 	fs.IntVar(&c.UpMemory, "up-memory", 0, "invoker memory (MB) of the started gust up (default: enough for every scenario's sandboxes)")
 	fs.BoolVar(&c.Floor, "floor", true, "measure the floor (raw HTTP, NATS, /run, runtime cold start)")
 	fs.DurationVar(&c.FloorDuration, "floor-duration", time.Second, "measured time of each floor part")
+	fs.IntVar(&c.Repeat, "repeat", 1, "run the selection this many times and show how often each target passed, with the median and range of its number; --json, --plots and --record take the last run, and the record notes the spread")
 	fs.StringVar(&c.JSON, "json", "", "write the results as JSON to this file")
 	fs.StringVar(&c.Plots, "plots", "", "write SVG plots into this directory")
 	fs.StringVar(&c.Record, "record", "", "update this RESULTS.md with the results (e.g. bench/RESULTS.md)")
@@ -204,7 +209,7 @@ func ParseConfig(args []string, out io.Writer) (Config, error) {
 		name string
 		v    int
 	}{{"actions", c.Actions}, {"many-clients", c.ManyClients}, {"burst-clients", c.BurstClients}, {"cold", c.Cold}, {"mixed-clients", c.MixedClients},
-		{"prewarm", c.Prewarm}, {"resume", c.Resume}, {"density", c.Density}}
+		{"prewarm", c.Prewarm}, {"resume", c.Resume}, {"density", c.Density}, {"repeat", c.Repeat}}
 	for _, p := range positive {
 		if p.v < 1 {
 			return c, fmt.Errorf("%w: --%s must be at least 1", ErrUsage, p.name)

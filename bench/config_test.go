@@ -19,7 +19,7 @@ func TestParseConfig(t *testing.T) {
 		{"defaults", nil, func(t *testing.T, c Config) {
 			if !slices.Equal(c.Scenarios, defaultScenarios) || !slices.Equal(c.Clients, []int{8, 32}) ||
 				c.Duration != 5*time.Second || c.Actions != 100 || c.BurstClients != 64 || c.Kind != whisk.KindNode ||
-				!slices.Equal(c.ColdKinds, []string{whisk.KindNode, whisk.KindPython}) || !c.Floor || c.MemoryMB != 128 {
+				!slices.Equal(c.ColdKinds, []string{whisk.KindNode, whisk.KindPython}) || !c.Floor || c.MemoryMB != 128 || c.Repeat != 1 {
 				t.Errorf("defaults %+v", c)
 			}
 		}},
@@ -80,6 +80,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"--density-memory", "1"},
 		{"--density", "0"},
 		{"--resume", "-1"},
+		{"--repeat", "0"},
 		{"--idle-grace", "-1s"},
 		{"--cold-gap", "-1s"},
 		{"--cold-gap", "2m"},

@@ -51,4 +51,10 @@
 // Output: tables on stdout, a progress bar on stderr (plain periodic lines
 // when stderr is not a terminal), JSON (--json), SVG plots (--plots) and
 // an update of a RESULTS.md file (--record).
+//
+// One run's verdict on a shared machine is a sample. --repeat N runs the
+// selection N times, each against a fresh gust up, prints each run's
+// targets, and ends with each target's pass count and the median and range
+// of its number; --json, --plots and --record take the last run, and the
+// recorded run line carries the spread.
 package bench

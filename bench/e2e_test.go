@@ -2,17 +2,19 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// buildGust builds the gust binary for the end-to-end test, or takes the
-// one $GUST_BENCH_BIN names.
+// buildGust builds the gust binary for the end-to-end tests, once per test
+// process, or takes the one $GUST_BENCH_BIN names.
 func buildGust(t *testing.T) string {
 	t.Helper()
 	if bin := os.Getenv("GUST_BENCH_BIN"); bin != "" {
@@ -21,12 +23,30 @@ func buildGust(t *testing.T) string {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("needs the go command to build gust")
 	}
-	bin := filepath.Join(t.TempDir(), "gust")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/gust-faas/gust/cmd/gust")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/gust: %v\n%s", err, out)
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "gust-bench-test-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir = dir
+		built.bin = filepath.Join(dir, "gust")
+		cmd := exec.Command("go", "build", "-o", built.bin, "github.com/gust-faas/gust/cmd/gust")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build ./cmd/gust: %v\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
+}
+
+// built is the binary buildGust built; TestMain removes its directory.
+var built struct {
+	once     sync.Once
+	bin, dir string
+	err      error
 }
 
 // TestEndToEnd runs every scenario, briefly, against a `gust up` the tool

@@ -200,18 +200,23 @@ func (rep *Report) WriteTables(w io.Writer) error {
 	}
 	if len(rep.Checks) > 0 {
 		fmt.Fprintln(w)
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "target\t\twant\tgot")
-		for _, c := range rep.Checks {
-			verdict := "PASS"
-			if !c.Pass {
-				verdict = "FAIL"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, verdict, c.Want, c.Got)
-		}
-		return tw.Flush()
+		return writeChecks(w, rep.Checks)
 	}
 	return nil
+}
+
+// writeChecks prints the targets and their verdicts.
+func writeChecks(w io.Writer, checks []Check) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "target\t\twant\tgot")
+	for _, c := range checks {
+		verdict := "PASS"
+		if !c.Pass {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, verdict, c.Want, c.Got)
+	}
+	return tw.Flush()
 }
 
 var cpuHeader = []string{"cpu per answer", "client", "gust", "sandboxes", "total", "cores busy", "other processes"}

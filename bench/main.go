@@ -39,7 +39,7 @@ func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	prog := newProgress(os.Stderr, isTerminal(os.Stderr), cfg.Quiet)
-	rep, runErr := runBench(ctx, cfg, "gust bench "+quoteArgs(args), prog)
+	rep, runErr := runRepeated(ctx, cfg, "gust bench "+quoteArgs(args), prog, os.Stdout)
 	prog.Close()
 	code := 0
 	if runErr != nil {
@@ -52,6 +52,13 @@ func Main(args []string) int {
 	if err := rep.WriteTables(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "gust bench:", err)
 		code = 1
+	}
+	if len(rep.Repeats) > 0 {
+		fmt.Println()
+		if err := writeSpreads(os.Stdout, rep.Repeats); err != nil {
+			fmt.Fprintln(os.Stderr, "gust bench:", err)
+			code = 1
+		}
 	}
 	if code != 0 || ctx.Err() != nil {
 		// An incomplete run is written out, but not recorded as the latest
@@ -96,6 +103,38 @@ func writeOutputs(cfg Config, rep *Report, out io.Writer) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// runRepeated runs the bench cfg.Repeat times, stopping at the first run
+// that fails. After each run but the last it prints that run's targets to
+// out. It returns the last run's report, whose Repeats sum up the targets
+// of the runs that completed (two or more).
+func runRepeated(ctx context.Context, cfg Config, command string, prog *progress, out io.Writer) (*Report, error) {
+	var reps []*Report
+	for i := 1; ; i++ {
+		if cfg.Repeat > 1 {
+			prog.Logf("run %d of %d", i, cfg.Repeat)
+		}
+		rep, err := runBench(ctx, cfg, command, prog)
+		if err == nil && rep != nil {
+			reps = append(reps, rep) // a run cut short is no sample
+		}
+		if err != nil || rep == nil || i == cfg.Repeat || ctx.Err() != nil {
+			if rep != nil && len(reps) > 1 {
+				rep.Repeats = spreads(reps)
+			}
+			return rep, err
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "run %d of %d, %s:\n", i, cfg.Repeat, rep.Date.Format("15:04:05 MST"))
+		if err := writeChecks(&b, rep.Checks); err != nil {
+			return rep, err
+		}
+		b.WriteString("\n")
+		if err := prog.Above(out, b.String()); err != nil {
+			return rep, err
+		}
+	}
 }
 
 // runBench measures the floor and runs the selected scenarios. The report holds

@@ -8,10 +8,14 @@ import (
 )
 
 // TestMain lets the runtime proxy the floor starts re-execute this test
-// binary.
+// binary, and removes the gust binary the end-to-end tests built.
 func TestMain(m *testing.M) {
 	if reexec.Init() {
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }

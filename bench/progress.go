@@ -120,6 +120,17 @@ func (p *progress) Logf(format string, args ...any) {
 	p.draw()
 }
 
+// Above writes text to w, the report's stream, with the bar cleared first
+// and drawn again below it.
+func (p *progress) Above(w io.Writer, text string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
+	_, err := io.WriteString(w, text)
+	p.draw()
+	return err
+}
+
 // clear removes the bar (tty). Callers hold mu.
 func (p *progress) clear() {
 	if p.tty && p.drawn {

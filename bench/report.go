@@ -26,6 +26,9 @@ type Report struct {
 	Floor     []FloorPart `json:"floor"`
 	Scenarios []Result    `json:"scenarios"`
 	Checks    []Check     `json:"checks"`
+	// Repeats sums each target up over the runs of `--repeat`, this one
+	// the last of them.
+	Repeats []Spread `json:"repeats,omitempty"`
 }
 
 // Machine identifies where the numbers were measured.
@@ -103,7 +106,29 @@ type Check struct {
 	Want string `json:"want"`
 	Got  string `json:"got"`
 	Pass bool   `json:"pass"`
+	// Value is the number judged, in Unit: "x" (a ratio), "%", "/s" or
+	// "ns"; no unit when the target is not one number.
+	Value float64 `json:"value,omitempty"`
+	Unit  string  `json:"unit,omitempty"`
 }
+
+// measure is a check's number and its unit (see Check.Value).
+type measure struct {
+	value float64
+	unit  string
+}
+
+func ratioOf(x float64) measure          { return measure{x, unitRatio} }
+func percentOf(frac float64) measure     { return measure{100 * frac, unitPercent} }
+func rateOf(r float64) measure           { return measure{r, unitRate} }
+func durationOf(d time.Duration) measure { return measure{float64(d), unitDuration} }
+
+const (
+	unitRatio    = "x"
+	unitPercent  = "%"
+	unitRate     = "/s"
+	unitDuration = "ns"
+)
 
 // newResult builds a Result from one class of a load (or, with class < 0,
 // from all classes merged), computing the distribution and plot data.
@@ -211,19 +236,19 @@ const (
 // check evaluates the targets against the report's numbers.
 func (rep *Report) check(manyClients int) {
 	rep.Checks = nil
-	add := func(name, want, got string, pass bool) {
-		rep.Checks = append(rep.Checks, Check{Name: name, Want: want, Got: got, Pass: pass})
+	add := func(name, want, got string, pass bool, m measure) {
+		rep.Checks = append(rep.Checks, Check{Name: name, Want: want, Got: got, Pass: pass, Value: m.value, Unit: m.unit})
 	}
 	if w := rep.find("warm"); w != nil && w.Latency.N > 0 {
 		if f := rep.floor(floorInvoke); f != nil {
 			ratio := float64(w.Latency.P50) / float64(f.Latency.P50)
 			add("warm p50 vs floor", fmt.Sprintf("<= %.0fx floor p50 (%s)", targetWarmP50Ratio, fmtDur(f.Latency.P50)),
-				fmt.Sprintf("%s = %.2fx", fmtDur(w.Latency.P50), ratio), ratio <= targetWarmP50Ratio)
+				fmt.Sprintf("%s = %.2fx", fmtDur(w.Latency.P50), ratio), ratio <= targetWarmP50Ratio, ratioOf(ratio))
 		}
-		add("warm p99", "<= "+fmtDur(targetWarmP99), fmtDur(w.Latency.P99), w.Latency.P99 <= targetWarmP99)
+		add("warm p99", "<= "+fmtDur(targetWarmP99), fmtDur(w.Latency.P99), w.Latency.P99 <= targetWarmP99, durationOf(w.Latency.P99))
 	}
 	if t := rep.find("throughput-c32"); t != nil {
-		add("throughput, 32 clients", ">= "+fmtRate(targetThroughput32), fmtRate(t.Throughput), t.Throughput >= targetThroughput32)
+		add("throughput, 32 clients", ">= "+fmtRate(targetThroughput32), fmtRate(t.Throughput), t.Throughput >= targetThroughput32, rateOf(t.Throughput))
 	}
 	if m := rep.find("many"); m != nil {
 		// Measured side by side when the many scenario could; else
@@ -240,7 +265,7 @@ func (rep *Report) check(manyClients int) {
 			frac := many.Throughput / one.Throughput
 			add(fmt.Sprintf("many actions vs one (%d clients%s)", manyClients, how),
 				fmt.Sprintf(">= %.0f%% of %s", targetManyFraction*100, fmtRate(one.Throughput)),
-				fmt.Sprintf("%s = %.0f%%%s", fmtRate(many.Throughput), frac*100, also), frac >= targetManyFraction)
+				fmt.Sprintf("%s = %.0f%%%s", fmtRate(many.Throughput), frac*100, also), frac >= targetManyFraction, percentOf(frac))
 		}
 	}
 	for _, kind := range []string{whisk.KindPython, whisk.KindNode} {
@@ -249,7 +274,7 @@ func (rep *Report) check(manyClients int) {
 			continue
 		}
 		want := targetColdP50[kind]
-		add(c.Name+" p50 (no stem cell)", "<= "+fmtDur(want), fmtDur(c.Latency.P50), c.Latency.P50 <= want)
+		add(c.Name+" p50 (no stem cell)", "<= "+fmtDur(want), fmtDur(c.Latency.P50), c.Latency.P50 <= want, durationOf(c.Latency.P50))
 	}
 	for _, res := range rep.Scenarios {
 		if !strings.HasPrefix(res.Name, "prewarm-") {
@@ -258,14 +283,14 @@ func (rep *Report) check(manyClients int) {
 		if p := res.part(partStems); p != nil {
 			pass := p.Latency.N > 0 && 2*p.Latency.N >= res.OK && p.Latency.P50 <= targetPrewarmP50
 			add(res.Name+" p50 (stem cell to first result)", fmt.Sprintf("<= %s, most calls on stem cells", fmtDur(targetPrewarmP50)),
-				fmt.Sprintf("%s (%d of %d on stem cells)", fmtDur(p.Latency.P50), p.Latency.N, res.OK), pass)
+				fmt.Sprintf("%s (%d of %d on stem cells)", fmtDur(p.Latency.P50), p.Latency.N, res.OK), pass, durationOf(p.Latency.P50))
 		}
 	}
 	if res := rep.find("resume"); res != nil {
 		if p := res.part(partResumed); p != nil {
 			pass := p.Latency.N > 0 && 2*p.Latency.N >= res.OK && p.Latency.P50 <= targetResumeP50
 			add("resume p50 (paused sandbox to result)", fmt.Sprintf("<= %s, most calls resumed", fmtDur(targetResumeP50)),
-				fmt.Sprintf("%s (%d of %d resumed)", fmtDur(p.Latency.P50), p.Latency.N, res.OK), pass)
+				fmt.Sprintf("%s (%d of %d resumed)", fmtDur(p.Latency.P50), p.Latency.N, res.OK), pass, durationOf(p.Latency.P50))
 		}
 	}
 	if res := rep.find("density"); res != nil {
@@ -273,18 +298,18 @@ func (rep *Report) check(manyClients int) {
 			want := first.OK + first.Errors
 			add("density: paused sandboxes", fmt.Sprintf("%d created and paused", want),
 				fmt.Sprintf("%d ok, %d paused; PSS p50 %s per sandbox", first.OK, res.Memory.Paused, fmtKB(res.Memory.PSSP50KB)),
-				first.Errors == 0 && res.Memory.Paused >= want)
+				first.Errors == 0 && res.Memory.Paused >= want, measure{})
 		}
 		if b := res.part(partWarmBefore); b != nil && b.Latency.N > 0 && res.Latency.N > 0 {
 			ratio := float64(res.Latency.P50) / float64(b.Latency.P50)
 			add("density: warm p50 next to them", fmt.Sprintf("<= %.2fx the p50 before (%s)", targetDensityWarmRatio, fmtDur(b.Latency.P50)),
-				fmt.Sprintf("%s = %.2fx", fmtDur(res.Latency.P50), ratio), ratio <= targetDensityWarmRatio)
+				fmt.Sprintf("%s = %.2fx", fmtDur(res.Latency.P50), ratio), ratio <= targetDensityWarmRatio, ratioOf(ratio))
 		}
 	}
 	if m := rep.find("mixed"); m != nil {
 		for _, p := range m.Parts {
 			if p.Name == partLost {
-				add("no lost async activations", "0 lost", fmt.Sprintf("%d lost of %d", p.Errors, p.OK+p.Errors), p.Errors == targetLostAsyncZero)
+				add("no lost async activations", "0 lost", fmt.Sprintf("%d lost of %d", p.Errors, p.OK+p.Errors), p.Errors == targetLostAsyncZero, measure{})
 			}
 		}
 	}

@@ -226,6 +226,13 @@ func runLine(rep *Report) string {
 		}
 		b.WriteString("; targets: " + strings.Join(parts, ", "))
 	}
+	if len(rep.Repeats) > 0 {
+		var parts []string
+		for _, sp := range rep.Repeats {
+			parts = append(parts, sp.String())
+		}
+		fmt.Fprintf(&b, "; over %d runs: %s", runsOf(rep.Repeats), strings.Join(parts, ", "))
+	}
 	var notes []string
 	for i := range rep.Scenarios {
 		for _, n := range rep.Scenarios[i].Notes {
