@@ -28,6 +28,7 @@ type Config struct {
 	Clients       []int // client counts of the throughput scenario
 	Actions       int   // distinct actions of the many scenario
 	ManyClients   int
+	ManyDuration  time.Duration // measured time of the many scenario
 	BurstClients  int
 	Cold          int           // new actions per kind in the cold scenario
 	ColdGap       time.Duration // pause before each of them but the first
@@ -100,6 +101,7 @@ func ParseConfig(args []string, out io.Writer) (Config, error) {
 	fs.Var(&clients, "clients", "client counts of the throughput scenario (default 8,32)")
 	fs.IntVar(&c.Actions, "actions", 100, "distinct actions of the many scenario")
 	fs.IntVar(&c.ManyClients, "many-clients", 8, "clients of the many scenario")
+	fs.DurationVar(&c.ManyDuration, "many-duration", 20*time.Second, "measured time of the many scenario, and again of its comparison with one action")
 	fs.IntVar(&c.BurstClients, "burst-clients", 64, "clients starting at once in the burst scenario")
 	fs.IntVar(&c.Cold, "cold", 10, "new actions per kind in the cold scenario")
 	fs.DurationVar(&c.ColdGap, "cold-gap", 0, "pause between the cold scenario's cold starts (default none: one after another); e.g. 300ms for spaced-out cold starts, each on a host done with the one before")
@@ -215,7 +217,7 @@ func ParseConfig(args []string, out io.Writer) (Config, error) {
 			return c, fmt.Errorf("%w: --%s must be at least 1", ErrUsage, p.name)
 		}
 	}
-	if c.Duration < 100*time.Millisecond || c.MixedDuration < 100*time.Millisecond || c.FloorDuration < 100*time.Millisecond {
+	if min(c.Duration, c.ManyDuration, c.MixedDuration, c.FloorDuration) < 100*time.Millisecond {
 		return c, fmt.Errorf("%w: durations must be at least 100ms", ErrUsage)
 	}
 	if c.Warmup < 0 {

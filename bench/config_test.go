@@ -18,7 +18,7 @@ func TestParseConfig(t *testing.T) {
 	}{
 		{"defaults", nil, func(t *testing.T, c Config) {
 			if !slices.Equal(c.Scenarios, defaultScenarios) || !slices.Equal(c.Clients, []int{8, 32}) ||
-				c.Duration != 5*time.Second || c.Actions != 100 || c.BurstClients != 64 || c.Kind != whisk.KindNode ||
+				c.Duration != 5*time.Second || c.ManyDuration != 20*time.Second || c.Actions != 100 || c.BurstClients != 64 || c.Kind != whisk.KindNode ||
 				!slices.Equal(c.ColdKinds, []string{whisk.KindNode, whisk.KindPython}) || !c.Floor || c.MemoryMB != 128 || c.Repeat != 1 {
 				t.Errorf("defaults %+v", c)
 			}
@@ -73,6 +73,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"--kind", "cobol"},
 		{"--kind", "go"}, // no no-op action for it
 		{"--duration", "1ms"},
+		{"--many-duration", "50ms"},
 		{"--actions", "0"},
 		{"--sandbox", "docker"},
 		{"--action-memory", "4"},

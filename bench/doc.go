@@ -11,7 +11,11 @@
 //	            (gust up --prewarm; --prewarm-memory must match), per kind
 //	many        100 distinct actions, round-robin, 8 clients; then the same
 //	            in alternating windows with the throughput scenario's
-//	            single action, whose ratio the target is checked on
+//	            single action, whose ratio the target is checked on. Each
+//	            phase measures --many-duration (20 s): each of 100 actions
+//	            gets a hundredth of the calls, so its runtime takes a hundred
+//	            times longer than one action's to settle, and a ratio of two
+//	            rates on a shared machine needs more of each than 5 s gives
 //	burst       64 clients at once on an action with no warm sandbox
 //	mixed       a long mixed load: several kinds, blocking and not,
 //	            record reads and action updates; checks no async activation

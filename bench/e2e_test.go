@@ -65,7 +65,7 @@ func TestEndToEnd(t *testing.T) {
 	cfg, err := ParseConfig([]string{
 		"--gust", gust, "--sandbox", "process", "--scenario", "all",
 		"--duration", "500ms", "--warmup", "200ms", "--floor-duration", "200ms",
-		"--clients", "2,4", "--actions", "6", "--many-clients", "2", "--burst-clients", "4",
+		"--clients", "2,4", "--actions", "6", "--many-clients", "2", "--many-duration", "500ms", "--burst-clients", "4",
 		"--cold", "2", "--cold-gap", "150ms", "--mixed-duration", "1s", "--mixed-clients", "4",
 		"--prewarm", "2", "--resume", "1", "--idle-grace", "100ms", "--density", "3",
 	}, io.Discard)

@@ -418,7 +418,7 @@ func (r *runner) many(ctx context.Context) ([]Result, error) {
 
 	var rr atomic.Uint64
 	pick := func(*worker) *request { return reqs[(rr.Add(1)-1)%uint64(n)] }
-	lr := runPlan(ctx, r.ep, r.plan(clients, r.cfg.Warmup, r.cfg.Duration, pick), r.phase)
+	lr := runPlan(ctx, r.ep, r.plan(clients, r.cfg.Warmup, r.cfg.ManyDuration, pick), r.phase)
 	res := newResult("many", fmt.Sprintf("%d clients, blocking no-op invocations of %d distinct %s actions, round-robin", clients, n, family(r.cfg.Kind)), clients, &lr, 0)
 	res.compare(floorInvoke, r.floor)
 	res.Parts = []Result{first}
@@ -437,14 +437,19 @@ func (r *runner) many(ctx context.Context) ([]Result, error) {
 const (
 	partInterleavedMany = "interleaved: many"
 	partInterleavedOne  = "interleaved: one action"
-	interleavedWindows  = 10
+	// interleavedWindow is the longest window of the comparison. It stays
+	// well below the host's idle grace (2 s by default): a sandbox idle
+	// that long may be paused, and with windows as long as the grace,
+	// either side's sandboxes could be while the other side had the
+	// clients.
+	interleavedWindow = 500 * time.Millisecond
 )
 
 // manyVsOne measures the many actions and the throughput scenario's single
-// action with the same clients in alternating windows (interleavedWindows
-// of them in the measured time), so that the ratio of their throughputs
-// compares the two at the same moments: on a shared machine the two
-// scenarios, a minute apart, can meet different neighbours.
+// action with the same clients in alternating windows of interleavedWindow
+// (two at least) over the many scenario's measured time, so that the ratio
+// of their throughputs compares the two at the same moments: on a shared
+// machine the two scenarios, a minute apart, can meet different neighbours.
 func (r *runner) manyVsOne(ctx context.Context, clients int, pickMany func(*worker) *request) ([]Result, error) {
 	name, err := r.noopAction(ctx)
 	if err != nil {
@@ -452,9 +457,10 @@ func (r *runner) manyVsOne(ctx context.Context, clients int, pickMany func(*work
 	}
 	one := *r.invokeRequest(name, 0)
 	one.class = 1
-	window := r.cfg.Duration / interleavedWindows
+	window := min(interleavedWindow, r.cfg.ManyDuration/2)
+	windows := int(r.cfg.ManyDuration / window)
 	measured := time.Now().Add(r.cfg.Warmup) // windows count from the measured phase
-	p := r.plan(clients, r.cfg.Warmup, r.cfg.Duration, func(w *worker) *request {
+	p := r.plan(clients, r.cfg.Warmup, r.cfg.ManyDuration, func(w *worker) *request {
 		if d := time.Since(measured); (d.Abs()/window)%2 == 1 {
 			return &one
 		}
@@ -465,8 +471,8 @@ func (r *runner) manyVsOne(ctx context.Context, clients int, pickMany func(*work
 	// Each class had half of the measured time.
 	half := lr.elapsed / 2
 	out := []Result{
-		newResult(partInterleavedMany, fmt.Sprintf("the many actions in %d alternating windows of %s", interleavedWindows/2, fmtDur(window)), clients, &lr, 0),
-		newResult(partInterleavedOne, fmt.Sprintf("the throughput scenario's single action in the other %d windows", interleavedWindows/2), clients, &lr, 1),
+		newResult(partInterleavedMany, fmt.Sprintf("the many actions in %d alternating windows of %s", (windows+1)/2, fmtDur(window)), clients, &lr, 0),
+		newResult(partInterleavedOne, fmt.Sprintf("the throughput scenario's single action in the other %d windows", windows/2), clients, &lr, 1),
 	}
 	for i := range out {
 		out[i].Histogram, out[i].CDF, out[i].Timeline = nil, nil, nil
