@@ -446,8 +446,8 @@ const (
 )
 
 // manyVsOne measures the many actions and the throughput scenario's single
-// action with the same clients in alternating windows of interleavedWindow
-// (two at least) over the many scenario's measured time, so that the ratio
+// action with the same clients in alternating windows of at most
+// interleavedWindow over the many scenario's measured time, so that the ratio
 // of their throughputs compares the two at the same moments: on a shared
 // machine the two scenarios, a minute apart, can meet different neighbours.
 func (r *runner) manyVsOne(ctx context.Context, clients int, pickMany func(*worker) *request) ([]Result, error) {
@@ -457,8 +457,7 @@ func (r *runner) manyVsOne(ctx context.Context, clients int, pickMany func(*work
 	}
 	one := *r.invokeRequest(name, 0)
 	one.class = 1
-	window := min(interleavedWindow, r.cfg.ManyDuration/2)
-	windows := int(r.cfg.ManyDuration / window)
+	windows, window := windowsOf(r.cfg.ManyDuration)
 	measured := time.Now().Add(r.cfg.Warmup) // windows count from the measured phase
 	p := r.plan(clients, r.cfg.Warmup, r.cfg.ManyDuration, func(w *worker) *request {
 		if d := time.Since(measured); (d.Abs()/window)%2 == 1 {
@@ -471,7 +470,7 @@ func (r *runner) manyVsOne(ctx context.Context, clients int, pickMany func(*work
 	// Each class had half of the measured time.
 	half := lr.elapsed / 2
 	out := []Result{
-		newResult(partInterleavedMany, fmt.Sprintf("the many actions in %d alternating windows of %s", (windows+1)/2, fmtDur(window)), clients, &lr, 0),
+		newResult(partInterleavedMany, fmt.Sprintf("the many actions in %d alternating windows of %s", windows/2, fmtDur(window)), clients, &lr, 0),
 		newResult(partInterleavedOne, fmt.Sprintf("the throughput scenario's single action in the other %d windows", windows/2), clients, &lr, 1),
 	}
 	for i := range out {
@@ -482,6 +481,14 @@ func (r *runner) manyVsOne(ctx context.Context, clients int, pickMany func(*work
 		}
 	}
 	return out, nil
+}
+
+// windowsOf splits d into an even number of equal windows of at most
+// interleavedWindow, so that each side of the comparison has half the time.
+func windowsOf(d time.Duration) (n int, window time.Duration) {
+	n = int((d + interleavedWindow - 1) / interleavedWindow)
+	n += n % 2
+	return n, d / time.Duration(n)
 }
 
 // burst: many clients start at once on an action with no sandbox yet.
