@@ -70,6 +70,7 @@ type container struct {
 	active    int       // activations holding the container
 	idleSince time.Time // when active last dropped to 0
 	heldSince int64     // unix nanoseconds of the last warm grant, 0 when none (maxConc 1)
+	startedAt int64     // unix nanoseconds of its cold or prewarmed start's grant, 0 once its /init ended
 	links     [2]link
 	on        [2]*clist
 	freed     bool // its memory left the pool's account

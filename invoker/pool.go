@@ -43,6 +43,13 @@ type keyPool struct {
 	// a cold or prewarmed start and the end of their /init: a scale-out on
 	// its way, which queued activations wait for rather than start another.
 	starting int
+	// startNS is a moving average of how long the key's starts took, from
+	// their grant to the end of their /init: what one more would cost a
+	// queued activation (see patienceLocked).
+	startNS int64
+	// releasedNS is when an activation of the key last let go of a
+	// container (unix nanoseconds; see stalledLocked).
+	releasedNS int64
 }
 
 // Queueing for a warm sandbox (as OpenWhisk's FPC scheduler does, the
@@ -51,7 +58,7 @@ type keyPool struct {
 // of it waits for one of them to come free, even when an idle one exists,
 // as long as the expected wait (average hold time × queue position ÷ busy
 // sandboxes) is at most queueWarmBudget; past the budget, or when the wait
-// runs out, it takes an idle sandbox or starts one, as before. A slow
+// runs out (see waitWarm), it takes an idle sandbox or starts one. A slow
 // action (held longer than the budget) never queues and scales out as
 // before; a fast one stays on a few hot sandboxes, instead of spreading
 // over one runtime proxy and one node process per client, all competing
@@ -74,6 +81,7 @@ var scaleOutStarts = max(1, runtime.NumCPU()/2)
 
 const (
 	queueWarmBudget = 10 * time.Millisecond
+	startAvgShift   = 1 // moving average of start times, weight 1/2
 	holdAvgShift    = 3 // moving average of hold times, weight 1/8
 	holdClamp       = 4 // a hold time counts for at most this many times the average
 )
@@ -414,6 +422,7 @@ func (p *pool) tryNewLocked(d *demand) (grant, bool) {
 			pg.used++
 			p.adoptLocked(c, d, cInit)
 			c.refill = true
+			c.startedAt = time.Now().UnixNano()
 			return grant{c: c, start: startPrewarmed, ready: nil}, true
 		}
 	}
@@ -428,7 +437,7 @@ func (p *pool) tryNewLocked(d *demand) (grant, bool) {
 	if pg != nil {
 		pg.cold++
 	}
-	c := &container{id: p.nextID(), kind: d.kind, mem: d.mem, network: d.network, state: cStarting}
+	c := &container{id: p.nextID(), kind: d.kind, mem: d.mem, network: d.network, state: cStarting, startedAt: time.Now().UnixNano()}
 	p.all[c] = struct{}{}
 	p.adoptLocked(c, d, cStarting)
 	return grant{c: c, start: startCold, victims: victims}, true
@@ -544,6 +553,15 @@ func (p *pool) initialized(c *container) {
 		c.state = cReady
 		c.kp.starting--
 	}
+	if c.startedAt != 0 && c.kp != nil {
+		took := time.Now().UnixNano() - c.startedAt
+		if c.kp.startNS == 0 {
+			c.kp.startNS = took
+		} else {
+			c.kp.startNS += (took - c.kp.startNS) >> startAvgShift
+		}
+		c.startedAt = 0
+	}
 	if c.ready != nil {
 		close(c.ready)
 		c.ready = nil
@@ -649,6 +667,30 @@ func (p *pool) shouldQueueLocked(d *demand) (*keyPool, time.Duration) {
 	return nil, 0
 }
 
+// stalledLocked says whether an activation of kp queued since since (unix
+// nanoseconds) should wait on at now because the key's sandboxes have all
+// stopped answering, none released for queueWarmBudget: the host stalls.
+// A fast action's runs are then held far past their average: with 100
+// no-op Node.js actions round robin (gust bench's many), hundreds of runs a
+// minute were held 8 to 108 ms, in bursts of a few seconds. An activation
+// queued behind them started a sandbox when its wait ran out, and that
+// cold start, made on a loaded host, answered it a few hundred
+// milliseconds later. It waits on for patienceLocked at most. When the
+// key's sandboxes do answer and the queue still does not reach it, the
+// key needs more sandboxes, and it starts one as before.
+func stalledLocked(kp *keyPool, since, now int64) bool {
+	return now-kp.releasedNS >= int64(queueWarmBudget) && now-since < int64(patienceLocked(kp))
+}
+
+// patienceLocked is how long a queued activation of a stalled key waits
+// for a busy sandbox: as long as a start of the key takes, and
+// queueWarmBudget at least. Waiting up to the price of the alternative and
+// then paying it costs at most twice the better choice made in hindsight
+// (the ski-rental rule).
+func patienceLocked(kp *keyPool) time.Duration {
+	return max(queueWarmBudget, time.Duration(kp.startNS))
+}
+
 // scaleOutLocked says whether a key has as many sandboxes starting as it
 // may at once: then its activations queue for them, or for a release, even
 // past the budget, instead of each starting one more. A fast key (held at
@@ -669,19 +711,20 @@ func (p *pool) scaleOutLocked(kp *keyPool) bool {
 
 // waitWarm waits up to limit for release to hand w a container of kp, and
 // for as long again each time limit passes while the key's scale-out is
-// under way (see scaleOutLocked). false: not served (time out, ctx ended,
-// pool closing); the caller goes on to start one, and hears of a closed pool
-// or ended ctx there.
+// under way (see scaleOutLocked) or its sandboxes stall (stalledLocked).
+// false: not served (time out, ctx ended, pool closing); the caller goes on
+// to start one, and hears of a closed pool or ended ctx there.
 func (p *pool) waitWarm(ctx context.Context, kp *keyPool, w *waiter, limit time.Duration) (grant, bool) {
 	t := time.NewTimer(limit)
 	defer t.Stop()
+	since := time.Now().UnixNano()
 	for wait := true; wait; {
 		select {
 		case g := <-w.ch:
 			return g, true
 		case <-t.C:
 			p.mu.Lock()
-			wait = p.scaleOutLocked(kp)
+			wait = p.scaleOutLocked(kp) || stalledLocked(kp, since, time.Now().UnixNano())
 			p.mu.Unlock()
 			t.Reset(limit)
 		case <-ctx.Done():
@@ -708,6 +751,7 @@ func (p *pool) waitWarm(ctx context.Context, kp *keyPool, w *waiter, limit time.
 func (p *pool) handOverLocked(c *container) bool {
 	kp := c.kp
 	now := time.Now().UnixNano()
+	kp.releasedNS = now
 	if c.heldSince > 0 {
 		held := now - c.heldSince
 		if kp.holdNS == 0 {

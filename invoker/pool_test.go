@@ -610,6 +610,85 @@ func TestPoolQueueTimesOut(t *testing.T) {
 	}
 }
 
+// TestPoolQueuePatience: while none of its action's busy sandboxes
+// answers, a queued activation waits for one as long as a start of the
+// action takes (here 200 ms), not only queueWarmBudget: a run held past the
+// budget by a stall is still the cheaper way to an answer than a new
+// sandbox.
+func TestPoolQueuePatience(t *testing.T) {
+	drv := &fakeDriver{}
+	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 * (queueMinBusy + 2) })
+	a := dem("a", 256)
+	cs := busyWarm(t, p, a, queueMinBusy, 100*time.Microsecond)
+	p.mu.Lock()
+	p.keys[a.key].startNS = int64(200 * time.Millisecond)
+	p.mu.Unlock()
+	ch := acquireAsync(p, a)
+	select {
+	case r := <-ch:
+		t.Fatalf("acquire returned %v, %v within 5x the budget; want it to wait for a busy sandbox", r.start, r.err)
+	case <-time.After(5 * queueWarmBudget):
+	}
+	p.release(cs[0], relOK)
+	r := <-ch
+	if r.err != nil || r.start != startWarm || r.c != cs[0] {
+		t.Fatalf("queued acquire = %v %v %v, want the released container, warm", r.c == cs[0], r.start, r.err)
+	}
+	if n := len(drv.sandboxes()); n != queueMinBusy {
+		t.Fatalf("sandboxes = %d, want %d (no cold start)", n, queueMinBusy)
+	}
+}
+
+// TestStalledLocked: a queued activation waits on past the budget only
+// while the key has released nothing for the budget, and for as long as a
+// start of the key takes at most.
+func TestStalledLocked(t *testing.T) {
+	ms := int64(time.Millisecond)
+	kp := &keyPool{startNS: 200 * ms}
+	now := 1000 * ms
+	tests := []struct {
+		released, since int64
+		want            bool
+	}{
+		{now - 50*ms, now - 20*ms, true},    // nothing released for 50 ms
+		{now - 5*ms, now - 20*ms, false},    // a release 5 ms ago: answering
+		{now - 300*ms, now - 250*ms, false}, // waited past the 200 ms a start takes
+	}
+	for _, tt := range tests {
+		kp.releasedNS = tt.released
+		if got := stalledLocked(kp, tt.since, now); got != tt.want {
+			t.Errorf("released %d ms ago, waiting for %d ms: stalled = %v, want %v", (now-tt.released)/ms, (now-tt.since)/ms, got, tt.want)
+		}
+	}
+	kp.startNS = 0 // no start measured: the budget
+	kp.releasedNS = now - 50*ms
+	if stalledLocked(kp, now-int64(queueWarmBudget), now) {
+		t.Errorf("waited the budget with no start measured: want no more waiting")
+	}
+}
+
+// TestPoolStartTime: a start's time, from its grant to the end of its
+// /init, becomes the key's start estimate.
+func TestPoolStartTime(t *testing.T) {
+	p := testPool(t, &fakeDriver{}, nil)
+	a := dem("a", 256)
+	c, start, err := p.acquire(context.Background(), a)
+	if err != nil || start != startCold {
+		t.Fatalf("acquire = %v, %v; want a cold start", start, err)
+	}
+	time.Sleep(30 * time.Millisecond) // its /init
+	p.initialized(c)
+	p.mu.Lock()
+	got, patience := time.Duration(p.keys[a.key].startNS), patienceLocked(p.keys[a.key])
+	p.mu.Unlock()
+	if got < 30*time.Millisecond || got > 5*time.Second {
+		t.Fatalf("start estimate = %v, want the 30 ms+ the start took", got)
+	}
+	if patience != got {
+		t.Fatalf("patience = %v, want the start estimate %v", patience, got)
+	}
+}
+
 func TestPoolSlowActionDoesNotQueue(t *testing.T) {
 	drv := &fakeDriver{}
 	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 * (queueMinBusy + 2) })
