@@ -532,6 +532,19 @@ func acquireAsync(p *pool, d *demand) <-chan acquired {
 	return ch
 }
 
+// wantHandedOver checks that a queued acquire got c, released to it warm,
+// and that the driver still has only the given number of sandboxes.
+func wantHandedOver(t *testing.T, ch <-chan acquired, c *container, drv *fakeDriver, sandboxes int) {
+	t.Helper()
+	r := <-ch
+	if r.err != nil || r.start != startWarm || r.c != c {
+		t.Fatalf("queued acquire = %v %v %v, want the released container, warm", r.c == c, r.start, r.err)
+	}
+	if n := len(drv.sandboxes()); n != sandboxes {
+		t.Fatalf("sandboxes = %d, want %d (no cold start)", n, sandboxes)
+	}
+}
+
 func TestPoolQueuesForWarm(t *testing.T) {
 	drv := &fakeDriver{}
 	p := testPool(t, drv, func(c *poolConfig) { c.memoryMB = 256 * (queueMinBusy + 2) })
@@ -544,13 +557,7 @@ func TestPoolQueuesForWarm(t *testing.T) {
 		return len(p.keys[a.key].queue) == 1
 	})
 	p.release(cs[0], relOK)
-	r := <-ch
-	if r.err != nil || r.start != startWarm || r.c != cs[0] {
-		t.Fatalf("queued acquire = %v %v %v, want the released container, warm", r.c == cs[0], r.start, r.err)
-	}
-	if n := len(drv.sandboxes()); n != queueMinBusy {
-		t.Fatalf("sandboxes = %d, want %d (no cold start)", n, queueMinBusy)
-	}
+	wantHandedOver(t, ch, cs[0], drv, queueMinBusy)
 	p.mu.Lock()
 	busy := p.keys[a.key].busy
 	p.mu.Unlock()
@@ -583,13 +590,7 @@ func TestPoolQueuesWhenCPUsBusy(t *testing.T) {
 		return len(p.keys[a.key].queue) == 1
 	})
 	p.release(ca2, relOK)
-	r := <-ch
-	if r.err != nil || r.start != startWarm || r.c != ca2 {
-		t.Fatalf("queued acquire = %v %v %v, want the released container, warm", r.c == ca2, r.start, r.err)
-	}
-	if n := len(drv.sandboxes()); n != queueMinBusy {
-		t.Fatalf("sandboxes = %d, want %d (no third sandbox of a)", n, queueMinBusy)
-	}
+	wantHandedOver(t, ch, ca2, drv, queueMinBusy) // no third sandbox of a
 
 	// An idle sandbox of its own is taken rather than queued for.
 	p.release(ca, relOK)
@@ -630,13 +631,7 @@ func TestPoolQueuePatience(t *testing.T) {
 	case <-time.After(5 * queueWarmBudget):
 	}
 	p.release(cs[0], relOK)
-	r := <-ch
-	if r.err != nil || r.start != startWarm || r.c != cs[0] {
-		t.Fatalf("queued acquire = %v %v %v, want the released container, warm", r.c == cs[0], r.start, r.err)
-	}
-	if n := len(drv.sandboxes()); n != queueMinBusy {
-		t.Fatalf("sandboxes = %d, want %d (no cold start)", n, queueMinBusy)
-	}
+	wantHandedOver(t, ch, cs[0], drv, queueMinBusy)
 }
 
 // TestStalledLocked: a queued activation waits on past the budget only
