@@ -554,12 +554,7 @@ func (p *pool) initialized(c *container) {
 		c.kp.starting--
 	}
 	if c.startedAt != 0 && c.kp != nil {
-		took := time.Now().UnixNano() - c.startedAt
-		if c.kp.startNS == 0 {
-			c.kp.startNS = took
-		} else {
-			c.kp.startNS += (took - c.kp.startNS) >> startAvgShift
-		}
+		c.kp.startNS = movingAvg(c.kp.startNS, time.Now().UnixNano()-c.startedAt, startAvgShift)
 		c.startedAt = 0
 	}
 	if c.ready != nil {
@@ -754,9 +749,7 @@ func (p *pool) handOverLocked(c *container) bool {
 	kp.releasedNS = now
 	if c.heldSince > 0 {
 		held := now - c.heldSince
-		if kp.holdNS == 0 {
-			kp.holdNS = held
-		} else {
+		if kp.holdNS > 0 {
 			// One sample moves the average up by at most 3/8: a stall of
 			// the host (a GC, a slow phase of a VM) holding one activation
 			// for 70 ms made a 2 ms action look slow (hold > queueWarmBudget)
@@ -764,8 +757,8 @@ func (p *pool) handOverLocked(c *container) bool {
 			// that did become slow still crosses the budget within a few
 			// dozen activations.
 			held = min(held, holdClamp*kp.holdNS)
-			kp.holdNS += (held - kp.holdNS) >> holdAvgShift
 		}
+		kp.holdNS = movingAvg(kp.holdNS, held, holdAvgShift)
 		c.heldSince = 0
 	}
 	if len(kp.queue) == 0 {
@@ -779,6 +772,15 @@ func (p *pool) handOverLocked(c *container) bool {
 	c.heldSince = now
 	w.ch <- grant{c: c, start: startWarm}
 	return true
+}
+
+// movingAvg adds sample x to avg, an exponential moving average of weight
+// 1/2^shift; the first sample (avg 0) becomes the average.
+func movingAvg(avg, x int64, shift uint) int64 {
+	if avg == 0 {
+		return x
+	}
+	return avg + (x-avg)>>shift
 }
 
 // destroyNow destroys c in the calling goroutine, then returns its memory
